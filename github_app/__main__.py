@@ -1,0 +1,5 @@
+"""``python -m github_app`` is the ``countersign`` command."""
+
+from github_app.cli import main
+
+main()

@@ -1,0 +1,141 @@
+"""Fetch what a decision needs from GitHub: commits, files, reviews, policy, reviewer facts.
+
+Calls that do not depend on each other run concurrently; lists are paginated with ``getiter``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from urllib.parse import quote
+from dataclasses import dataclass
+
+from gidgethub import BadRequest
+from gidgethub.abc import GitHubAPI
+
+from github_app.core.models import Commit, PullRequest, Review
+from github_app.handlers import parse
+from github_app.policy.evaluate import ReviewerFacts
+from github_app.policy.loader import EffectivePolicy, PolicyError, effective_policy
+from github_app.policy.model import Policy
+
+ORG_POLICY_REPO = ".github"
+ORG_POLICY_PATH = "countersign.yml"
+REPO_POLICY_PATH = ".github/countersign.yml"
+
+
+@dataclass(frozen=True)
+class PullRequestFacts:
+    """A pull request's commits, changed files and submitted reviews."""
+
+    commits: tuple[Commit, ...]
+    files: tuple[str, ...]
+    reviews: tuple[Review, ...]
+
+
+async def _collect(gh: GitHubAPI, url: str) -> list[dict]:
+    return [item async for item in gh.getiter(url)]
+
+
+async def pull_request_facts(gh: GitHubAPI, pr: PullRequest) -> PullRequestFacts:
+    """Commits, files (renames count under both names) and reviews of a PR."""
+    base = f"/repos/{pr.repo_full_name}/pulls/{pr.number}"
+    commits, files, reviews = await asyncio.gather(
+        _collect(gh, f"{base}/commits"), _collect(gh, f"{base}/files"),
+        _collect(gh, f"{base}/reviews"),
+    )
+    paths: list[str] = []
+    for changed in files:
+        paths.append(changed["filename"])
+        if changed.get("previous_filename"):
+            paths.append(changed["previous_filename"])
+    return PullRequestFacts(
+        commits=tuple(parse.api_commit(c) for c in commits),
+        files=tuple(dict.fromkeys(paths)),
+        reviews=tuple(filter(None, (parse.review(r) for r in reviews))),
+    )
+
+
+async def read_text_file(gh: GitHubAPI, repo: str, path: str, ref: str | None) -> str | None:
+    """A file's text from a repository, or ``None`` when it does not exist (404)."""
+    url = f"/repos/{repo}/contents/{path}" + (f"?ref={quote(ref, safe='')}" if ref else "")
+    try:
+        content = await gh.getitem(url)
+    except BadRequest as error:
+        if error.status_code == 404:
+            return None
+        raise
+    if isinstance(content, list) or content.get("type") != "file":
+        raise PolicyError(f"{repo}:{path}", "is not a file")
+    return base64.b64decode(content.get("content") or "").decode("utf-8")
+
+
+async def load_policy(
+    gh: GitHubAPI, pr: PullRequest, default: Policy
+) -> tuple[EffectivePolicy | None, str | None]:
+    """The effective policy from the base branch: ``(policy, None)`` or ``(None, error)``.
+
+    Never from the PR's head: a PR cannot loosen the rules it is judged by.  Any failure to
+    read or parse fails closed with the reason, which the check run shows.
+    """
+    org_source = f"{pr.owner}/{ORG_POLICY_REPO}:{ORG_POLICY_PATH}"
+    repo_source = f"{pr.repo_full_name}:{REPO_POLICY_PATH}@{pr.base_ref}"
+    try:
+        org_text, repo_text = await asyncio.gather(
+            read_text_file(gh, f"{pr.owner}/{ORG_POLICY_REPO}", ORG_POLICY_PATH, None),
+            read_text_file(gh, pr.repo_full_name, REPO_POLICY_PATH, pr.base_ref),
+        )
+        return effective_policy(
+            default, org_text, repo_text, org_source=org_source, repo_source=repo_source
+        ), None
+    except PolicyError as error:
+        return None, str(error)
+    except (BadRequest, UnicodeDecodeError) as error:
+        return None, f"could not read the policy: {error}"
+
+
+def _role(permission_response: dict) -> str:
+    role = (permission_response.get("role_name") or "").lower()
+    if role in {"admin", "maintain", "write", "triage", "read"}:
+        return role
+    return (permission_response.get("permission") or "none").lower()
+
+
+async def _permission(gh: GitHubAPI, repo: str, login: str) -> str:
+    try:
+        response = await gh.getitem(f"/repos/{repo}/collaborators/{login}/permission")
+    except BadRequest as error:
+        if error.status_code == 404:
+            return "none"
+        raise
+    return _role(response)
+
+
+async def _is_member(gh: GitHubAPI, team: str, login: str) -> bool:
+    org, slug = team.split("/", 1)
+    try:
+        membership = await gh.getitem(f"/orgs/{org}/teams/{slug}/memberships/{login}")
+    except BadRequest as error:
+        if error.status_code == 404:
+            return False
+        raise
+    return membership.get("state") == "active"
+
+
+async def reviewer_facts(
+    gh: GitHubAPI, pr: PullRequest, reviews: tuple[Review, ...], teams: frozenset[str]
+) -> dict[str, ReviewerFacts]:
+    """Permission and relevant team memberships of everyone whose review could count."""
+    logins = sorted({r.reviewer.login for r in reviews
+                     if r.state in {"APPROVED", "CHANGES_REQUESTED"} and not r.reviewer.is_bot})
+
+    async def facts_for(login: str) -> ReviewerFacts:
+        permission, *memberships = await asyncio.gather(
+            _permission(gh, pr.repo_full_name, login),
+            *(_is_member(gh, team, login) for team in sorted(teams)),
+        )
+        member_of = frozenset(t for t, m in zip(sorted(teams), memberships, strict=True) if m)
+        return ReviewerFacts(login=login, permission=permission, teams=member_of)
+
+    results = await asyncio.gather(*(facts_for(login) for login in logins))
+    return {facts.login.lower(): facts for facts in results}

@@ -1,0 +1,1 @@
+"""The HTTP shell: aiohttp application, health and metrics routes, setup/status page."""

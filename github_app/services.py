@@ -1,0 +1,129 @@
+"""The process's shared services, opened once at start-up and closed at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from gidgethub import routing, sansio
+
+from github_app.config import Settings
+from github_app.core.catalogue import Catalogue, load_catalogue
+from github_app.github.client import GitHubClient
+from github_app.handlers import checks, pull_request, reviews
+from github_app.handlers.context import HandlerContext
+from github_app.ledger.checkpoints import load_or_create_signing_key
+from github_app.ledger.ledger import Ledger
+from github_app.logs import get_logger
+from github_app.policy.loader import load_default_policy
+from github_app.policy.model import Policy
+from github_app.state.containment import Containment
+from github_app.state.decisions import DecisionState
+from github_app.store.database import Database
+from github_app.webhooks.inbox import Delivery, Inbox
+from github_app.webhooks.worker import Worker
+
+log = get_logger(__name__)
+
+ROUTER = routing.Router(pull_request.router, reviews.router, checks.router)
+
+# Events whose installation can no longer mint tokens; handlers get no API session.
+_NO_TOKEN_ACTIONS = {("installation", "deleted"), ("installation", "suspend")}
+
+
+@dataclass
+class Services:
+    """Everything handlers, routes and commands share."""
+
+    settings: Settings
+    db: Database
+    ledger: Ledger
+    inbox: Inbox
+    decisions: DecisionState
+    containment: Containment
+    default_policy: Policy
+    catalogue: Catalogue
+    github: GitHubClient | None
+    worker: Worker = field(init=False)
+    _catalogues: dict[str, Catalogue] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.worker = Worker(
+            self.inbox, self.process, concurrency=self.settings.countersign_worker_concurrency
+        )
+
+    @classmethod
+    def open_store(cls, settings: Settings) -> tuple[Database, Ledger]:
+        """Open (and migrate) the database and the ledger with its signing key."""
+        db = Database.open(settings.database_url)
+        db.migrate()
+        signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+        ledger = Ledger(
+            db, signer,
+            checkpoint_every=settings.countersign_checkpoint_every,
+            checkpoint_minutes=settings.countersign_checkpoint_minutes,
+        )
+        return db, ledger
+
+    @classmethod
+    async def start(cls, settings: Settings, *, github: GitHubClient | None = None) -> Services:
+        """Open the store and GitHub access; the worker is started by the caller."""
+        db, ledger = await asyncio.to_thread(cls.open_store, settings)
+        if github is None and not settings.setup_mode:
+            github = GitHubClient(
+                app_id=settings.github_app_id, private_key=settings.private_key_pem(),
+                base_url=settings.github_api_url,
+            )
+        return cls(
+            settings=settings, db=db, ledger=ledger, inbox=Inbox(db),
+            decisions=DecisionState(db), containment=Containment(db),
+            default_policy=load_default_policy(), catalogue=load_catalogue(), github=github,
+        )
+
+    async def close(self) -> None:
+        """Stop the worker and release connections."""
+        await self.worker.stop()
+        if self.github is not None:
+            await self.github.aclose()
+        await asyncio.to_thread(self.db.engine.dispose)
+
+    def catalogue_for(self, policy: Policy) -> Catalogue:
+        """The agent catalogue extended with the policy's own entries (cached per policy)."""
+        if not policy.detection.agents:
+            return self.catalogue
+        key = json.dumps(policy.detection.agents, sort_keys=True, default=str)
+        if key not in self._catalogues:
+            self._catalogues[key] = load_catalogue(extra=[dict(a) for a in policy.detection.agents])
+        return self._catalogues[key]
+
+    async def process(self, delivery: Delivery) -> None:
+        """Run one stored delivery through the event routers."""
+        event = sansio.Event(
+            json.loads(delivery.payload), event=delivery.event, delivery_id=delivery.delivery_id
+        )
+        if self.github is None or delivery.installation_id is None:
+            log.warning("delivery_without_installation", delivery_id=delivery.delivery_id)
+            return
+        if (delivery.event, delivery.action) in _NO_TOKEN_ACTIONS:
+            gh: Any = None
+        else:
+            gh = await self.github.for_installation(delivery.installation_id)
+        ctx = HandlerContext.for_delivery(
+            self, gh, delivery.delivery_id, delivery.payload, delivery.installation_id
+        )
+        await ROUTER.dispatch(event, ctx)
+
+    def status(self) -> dict[str, object]:
+        """Facts for the status page."""
+        head = self.ledger.head()
+        checkpoint = self.ledger.latest_checkpoint()
+        return {
+            "GitHub App id": self.settings.github_app_id,
+            "GitHub API": self.settings.github_api_url,
+            "store": self.db.dialect,
+            "ledger entries": head[0] if head else 0,
+            "latest checkpoint size": checkpoint.size if checkpoint else "none yet",
+            "deliveries waiting": self.inbox.pending_count(),
+        }

@@ -1,0 +1,85 @@
+"""Freezes (org-wide or per repository) and revoked agent sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from github_app.state.tables import reflect
+from github_app.store.database import Database
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """An active freeze: agent changes are blocked while it lasts."""
+
+    id: int
+    repo: str | None  # None: every repository of the installation
+    reason: str
+    actor: str
+
+
+class Containment:
+    """Read and change freezes and session revocations."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def active_freeze(self, repo: str) -> Freeze | None:
+        """The freeze that applies to ``repo`` (``owner/name``), if any."""
+        table = reflect(self._db, "freezes")
+        query = (
+            sa.select(table)
+            .where(table.c.lifted_at.is_(None), sa.or_(table.c.repo.is_(None), table.c.repo == repo))
+            .order_by(table.c.id)
+        )
+        with self._db.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else Freeze(row["id"], row["repo"], row["reason"] or "",
+                                               row["actor"] or "")
+
+    def freeze(self, repo: str | None, reason: str, actor: str) -> bool:
+        """Start a freeze; ``False`` when the same scope is already frozen."""
+        table = reflect(self._db, "freezes")
+        scope = table.c.repo.is_(None) if repo is None else table.c.repo == repo
+        with self._db.engine.begin() as conn:
+            active = conn.execute(
+                sa.select(table.c.id).where(scope, table.c.lifted_at.is_(None))
+            ).first()
+            if active:
+                return False
+            conn.execute(table.insert().values(
+                repo=repo, reason=reason, actor=actor, created_at=datetime.now(UTC)))
+        return True
+
+    def unfreeze(self, repo: str | None, actor: str) -> bool:
+        """Lift the freeze on a scope; ``False`` when it was not frozen."""
+        table = reflect(self._db, "freezes")
+        scope = table.c.repo.is_(None) if repo is None else table.c.repo == repo
+        with self._db.engine.begin() as conn:
+            lifted = conn.execute(
+                table.update().where(scope, table.c.lifted_at.is_(None))
+                .values(lifted_at=datetime.now(UTC), lifted_by=actor)
+            ).rowcount
+        return bool(lifted)
+
+    def revoke_session(self, session_id: str, reason: str, actor: str) -> bool:
+        """Revoke an agent session; ``False`` when it was already revoked."""
+        if self.is_revoked(session_id):
+            return False
+        table = reflect(self._db, "revoked_sessions")
+        with self._db.engine.begin() as conn:
+            conn.execute(table.insert().values(
+                session_id=session_id, reason=reason, actor=actor, revoked_at=datetime.now(UTC)))
+        return True
+
+    def is_revoked(self, session_id: str | None) -> bool:
+        """Whether this session was revoked."""
+        if not session_id:
+            return False
+        table = reflect(self._db, "revoked_sessions")
+        query = sa.select(table.c.session_id).where(table.c.session_id == session_id)
+        with self._db.engine.connect() as conn:
+            return conn.execute(query).first() is not None

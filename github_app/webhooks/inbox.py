@@ -1,0 +1,152 @@
+"""Durable storage of webhook deliveries: nothing accepted is ever lost.
+
+A delivery is written (and committed) before GitHub gets its 202.  Workers claim pending rows
+with a lease; a crash leaves the lease to expire, so the delivery is claimed again on restart.
+Failures are retried with backoff until ``MAX_ATTEMPTS``, then parked as ``dead`` for a human.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from github_app.store import tables
+from github_app.store.database import Database
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One stored webhook delivery."""
+
+    delivery_id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    payload: bytes
+    attempts: int
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before retry number ``attempts`` (1-based): 5 s doubling, capped at one hour."""
+    return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
+
+
+class Inbox:
+    """Store, claim and settle webhook deliveries in the ``webhook_deliveries`` table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    _table = tables.webhook_deliveries
+
+    def store(
+        self,
+        delivery_id: str,
+        event: str,
+        action: str | None,
+        installation_id: int | None,
+        payload: bytes,
+    ) -> bool:
+        """Persist a delivery; ``False`` when this delivery id was stored before."""
+        row = {
+            "delivery_id": delivery_id,
+            "event": event,
+            "action": action,
+            "installation_id": installation_id,
+            "payload": payload,
+            "payload_sha256": hashlib.sha256(payload).hexdigest(),
+            "received_at": _now(),
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": _now(),
+        }
+        try:
+            with self._db.engine.begin() as conn:
+                conn.execute(self._table.insert().values(**row))
+        except IntegrityError:
+            return False
+        return True
+
+    def claim(self, limit: int = 10) -> list[Delivery]:
+        """Lease up to ``limit`` deliveries that are due (pending, retrying, or abandoned)."""
+        table, now = self._table, _now()
+        due = sa.and_(
+            table.c.status.in_(("pending", "failed", "processing")),
+            table.c.next_attempt_at <= now,
+            sa.or_(table.c.locked_until.is_(None), table.c.locked_until < now),
+        )
+        query = sa.select(table).where(due).order_by(table.c.received_at).limit(limit)
+        if self._db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with self._db.engine.begin() as conn:
+            rows = conn.execute(query).mappings().all()
+            ids = [row["delivery_id"] for row in rows]
+            if ids:
+                conn.execute(
+                    table.update()
+                    .where(table.c.delivery_id.in_(ids))
+                    .values(status="processing", locked_until=now + LEASE,
+                            attempts=table.c.attempts + 1)
+                )
+        return [
+            Delivery(
+                delivery_id=row["delivery_id"],
+                event=row["event"],
+                action=row["action"],
+                installation_id=row["installation_id"],
+                payload=bytes(row["payload"]),
+                attempts=row["attempts"] + 1,
+            )
+            for row in rows
+        ]
+
+    def mark_done(self, delivery_id: str) -> None:
+        """Record that a delivery was processed completely."""
+        self._settle(delivery_id, status="done", processed_at=_now(), last_error=None)
+
+    def mark_failed(self, delivery: Delivery, error: str) -> str:
+        """Schedule a retry with backoff, or park the delivery as ``dead``; returns the status."""
+        status = "dead" if delivery.attempts >= MAX_ATTEMPTS else "failed"
+        self._settle(
+            delivery.delivery_id,
+            status=status,
+            last_error=error[:2000],
+            next_attempt_at=_now() + backoff(delivery.attempts),
+        )
+        return status
+
+    def pending_count(self) -> int:
+        """How many deliveries are stored and not yet settled."""
+        table = self._table
+        query = sa.select(sa.func.count()).where(
+            table.c.status.in_(("pending", "failed", "processing"))
+        )
+        with self._db.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def status_of(self, delivery_id: str) -> str | None:
+        """The processing status of one delivery, or ``None`` if it was never stored."""
+        table = self._table
+        query = sa.select(table.c.status).where(table.c.delivery_id == delivery_id)
+        with self._db.engine.connect() as conn:
+            return conn.execute(query).scalar_one_or_none()
+
+    def _settle(self, delivery_id: str, **values: object) -> None:
+        table = self._table
+        with self._db.engine.begin() as conn:
+            conn.execute(
+                table.update()
+                .where(table.c.delivery_id == delivery_id)
+                .values(locked_until=None, **values)
+            )

@@ -1,0 +1,226 @@
+"""A pull request as the fake GitHub serves it: commits, files, reviews, permissions, checks.
+
+Built on the real ``pull_request`` webhook payloads; tests change only what their case needs.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import json
+from typing import Any
+
+import httpx
+
+from tests.support.fake_github import FakeGitHub, example
+from tests.support.webhooks import load_payload
+
+HUMAN = {"login": "octo-dev", "id": 5001, "type": "User"}
+REVIEWER = {"login": "senior-reviewer", "id": 5002, "type": "User"}
+CLAUDE_FOOTER = "🤖 Generated with [Claude Code](https://claude.com/claude-code)"
+CLAUDE_COAUTHOR = "Co-Authored-By: Claude Opus 4.5 <noreply@anthropic.com>"
+
+
+def api_commit(
+    sha: str,
+    message: str,
+    *,
+    author: dict | None = None,
+    name: str = "Octo Dev",
+    email: str = "octo-dev@example.com",
+) -> dict[str, Any]:
+    """A commit as ``GET /repos/{o}/{r}/pulls/{n}/commits`` returns it."""
+    account = author if author is not None else HUMAN
+    return {
+        "sha": sha,
+        "node_id": "C_fake",
+        "url": f"https://github.test/api/v3/commits/{sha}",
+        "html_url": f"https://github.test/commit/{sha}",
+        "comments_url": "https://github.test/comments",
+        "commit": {
+            "message": message,
+            "author": {"name": name, "email": email, "date": "2026-11-20T10:00:00Z"},
+            "committer": {"name": name, "email": email, "date": "2026-11-20T10:00:00Z"},
+            "tree": {"sha": "f" * 40, "url": "https://github.test/tree"},
+            "url": "https://github.test/git/commits",
+            "comment_count": 0,
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
+        },
+        "author": account,
+        "committer": account,
+        "parents": [],
+    }
+
+
+def agent_commit(sha: str) -> dict[str, Any]:
+    """A Claude Code commit launched by ``octo-dev``, with a session trailer."""
+    message = (
+        "Add retry to the importer\n\n"
+        f"{CLAUDE_FOOTER}\n\n{CLAUDE_COAUTHOR}\n"
+        "Agent-Session-Id: sess-42\nAgent-Launched-By: octo-dev\n"
+    )
+    return api_commit(sha, message)
+
+
+class PullRequestScenario:
+    """One PR on the fake GitHub, plus the check runs the App publishes for it."""
+
+    def __init__(self, github: FakeGitHub, *, head_sha: str | None = None) -> None:
+        self.github = github
+        self.payload = load_payload("pull_request", "opened.payload")
+        pr = self.payload["pull_request"]
+        if head_sha:
+            pr["head"]["sha"] = head_sha
+        self.repo = self.payload["repository"]["full_name"]
+        self.number = pr["number"]
+        self.base = f"/repos/{self.repo}/pulls/{self.number}"
+        self._ids = itertools.count(9000)
+        self.permissions: dict[str, str] = {}
+        self.teams: dict[str, set[str]] = {}
+        self.set_commits([agent_commit(self.head_sha)])
+        self.set_files(["src/importer.py"])
+        self.set_reviews([])
+        github.route(
+            "GET",
+            f"/repos/{self.repo}/collaborators/{{username}}/permission",
+            handler=self._permission,
+        )
+        github.route(
+            "GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", handler=self._membership
+        )
+        self.check_runs = github.route(
+            "POST", f"/repos/{self.repo}/check-runs", handler=self._create_check_run
+        )
+        self.check_updates = github.route(
+            "PATCH",
+            f"/repos/{self.repo}/check-runs/{{check_run_id}}",
+            handler=self._update_check_run,
+        )
+
+    @property
+    def head_sha(self) -> str:
+        """The PR's current head commit."""
+        return self.payload["pull_request"]["head"]["sha"]
+
+    def event(self, action: str = "opened") -> dict[str, Any]:
+        """A ``pull_request`` delivery body for this PR."""
+        body = copy.deepcopy(self.payload)
+        body["action"] = action
+        return body
+
+    def set_commits(self, commits: list[dict[str, Any]]) -> None:
+        """What ``pulls/{n}/commits`` returns."""
+        self.github.route("GET", f"{self.base}/commits", json=commits)
+
+    def set_files(self, paths: list[str]) -> None:
+        """What ``pulls/{n}/files`` returns."""
+        files = [
+            {
+                "sha": "a" * 40,
+                "filename": p,
+                "status": "modified",
+                "additions": 1,
+                "deletions": 0,
+                "changes": 1,
+                "blob_url": "https://github.test/b",
+                "raw_url": "https://github.test/r",
+                "contents_url": "https://github.test/c",
+            }
+            for p in paths
+        ]
+        self.github.route("GET", f"{self.base}/files", json=files)
+
+    def set_reviews(self, reviews: list[dict[str, Any]]) -> None:
+        """What ``pulls/{n}/reviews`` returns."""
+        self.github.route("GET", f"{self.base}/reviews", json=reviews)
+
+    def review(self, user: dict, state: str, commit_id: str | None = None) -> dict[str, Any]:
+        """A review as the REST API returns it."""
+        return {
+            "id": next(self._ids),
+            "node_id": "R_fake",
+            "user": user,
+            "body": "",
+            "state": state,
+            "commit_id": commit_id or self.head_sha,
+            "submitted_at": "2026-11-20T11:00:00Z",
+            "author_association": "MEMBER",
+            "html_url": "https://github.test/r",
+            "pull_request_url": "https://github.test/p",
+            "_links": {"html": {"href": "h"}, "pull_request": {"href": "p"}},
+        }
+
+    def review_event(self, review: dict[str, Any], action: str = "submitted") -> dict[str, Any]:
+        """A ``pull_request_review`` delivery for ``review``."""
+        body = load_payload("pull_request_review", "submitted.payload")
+        body["action"] = action
+        body["pull_request"] = copy.deepcopy(self.payload["pull_request"])
+        body["review"] = {**body["review"], **review, "state": review["state"].lower()}
+        return body
+
+    def set_policy(self, text: str, *, org: bool = False) -> None:
+        """Serve a policy file from the base branch (repo) or the org's ``.github`` repo."""
+        owner = self.repo.split("/")[0]
+        path = (
+            f"/repos/{owner}/.github/contents/countersign.yml"
+            if org
+            else f"/repos/{self.repo}/contents/.github/countersign.yml"
+        )
+        content = {
+            "type": "file",
+            "encoding": "base64",
+            "size": len(text),
+            "name": "countersign.yml",
+            "path": "countersign.yml",
+            "content": base64.b64encode(text.encode()).decode(),
+            "sha": "b" * 40,
+            "url": "u",
+            "git_url": None,
+            "html_url": None,
+            "download_url": None,
+            "_links": {"self": "s", "git": None, "html": None},
+        }
+        self.github.route("GET", path, json=content)
+
+    def published(self) -> list[dict[str, Any]]:
+        """Every check run body the App sent (creates and updates), in order."""
+        sent = self.github.requests("POST", f"/repos/{self.repo}/check-runs")
+        sent += self.github.requests("PATCH", f"/repos/{self.repo}/check-runs/{{id}}")
+        sent.sort(key=lambda request: self.github.requests().index(request))
+        return [json.loads(request.content) for request in sent]
+
+    def last_conclusion(self) -> str:
+        """The conclusion of the latest check run body sent."""
+        return self.published()[-1]["conclusion"]
+
+    def _permission(self, request: httpx.Request) -> httpx.Response:
+        login = self.github.api_path(request).split("/")[-2]
+        permission = self.permissions.get(login, "none")
+        body = {
+            "permission": "write" if permission == "maintain" else permission,
+            "role_name": permission,
+            "user": {**HUMAN, "login": login},
+        }
+        return httpx.Response(200, json=body)
+
+    def _membership(self, request: httpx.Request) -> httpx.Response:
+        parts = self.github.api_path(request).split("/")
+        team, login = f"{parts[2]}/{parts[4]}", parts[6]
+        if login in self.teams.get(team.lower(), set()):
+            return httpx.Response(200, json={"url": "u", "role": "member", "state": "active"})
+        return httpx.Response(404, json={"message": "Not Found"})
+
+    def _create_check_run(self, request: httpx.Request) -> httpx.Response:
+        body = example("check-run")
+        body["id"] = next(self._ids)
+        return httpx.Response(201, json=body)
+
+    def _update_check_run(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=example("check-run"))
