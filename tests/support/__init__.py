@@ -1,0 +1,1 @@
+"""Test support: a fake GitHub, webhook payloads and signatures, shared fixtures."""
