@@ -91,7 +91,8 @@ class Settings(BaseSettings):
             raise ConfigError("GITHUB_WEBHOOK_SECRET is required when GITHUB_APP_ID is set")
         if self.github_private_key is None and self.github_private_key_path is None:
             raise ConfigError(
-                "GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH is required when GITHUB_APP_ID is set"
+                "GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH is required "
+                "when GITHUB_APP_ID is set"
             )
         if self.github_private_key is None:
             path = self.github_private_key_path
@@ -99,7 +100,9 @@ class Settings(BaseSettings):
                 raise ConfigError(f"GITHUB_PRIVATE_KEY_PATH: no such file: {path}")
         pem = self.private_key_pem() or ""
         if "PRIVATE KEY-----" not in pem:
-            variable = "GITHUB_PRIVATE_KEY" if self.github_private_key else "GITHUB_PRIVATE_KEY_PATH"
+            variable = (
+                "GITHUB_PRIVATE_KEY" if self.github_private_key else "GITHUB_PRIVATE_KEY_PATH"
+            )
             raise ConfigError(f"{variable}: not a PEM private key")
 
 

@@ -13,6 +13,7 @@ from gidgethub.abc import GitHubAPI
 
 from github_app.core.models import Attribution, PullRequest
 from github_app.policy.evaluate import Decision
+from github_app.policy.render import render_markdown
 
 CHECK_NAME = "countersign"
 _MAX_TEXT = 60_000  # GitHub caps summary and text at 65,535 characters each
@@ -25,79 +26,9 @@ def conclusion_for(decision: Decision) -> str:
     return "action_required" if decision.state == "pending" else "failure"
 
 
-def _sha7(sha: str | None) -> str:
-    return (sha or "")[:7]
-
-
-def _attribution_section(attribution: Attribution) -> list[str]:
-    if not attribution.is_agent:
-        lines = ["**Agent change:** no agent signal at or above the policy's threshold."]
-        if attribution.ai_assisted:
-            lines.append("AI-assisted suggestions were accepted (not an agent change by policy).")
-        return lines
-    session = f"`{attribution.session_id}`" + (" (derived: no session marker)"
-                                               if attribution.session_derived else "")
-    launcher = f"@{attribution.launched_by}" if attribution.launched_by else "unknown"
-    lines = [
-        f"**Agent:** `{attribution.agent}`",
-        f"**Session:** {session}",
-        f"**Launched by:** {launcher}",
-        "",
-        "| signal | strength | where |",
-        "|---|---|---|",
-    ]
-    for signal in sorted(attribution.signals, key=lambda s: -s.strength)[:20]:
-        detail = signal.detail.replace("|", "\\|")[:80]
-        lines.append(
-            f"| {signal.kind} (`{signal.agent}`) {detail} | {signal.strength.name.lower()} "
-            f"| {signal.source} |"
-        )
-    return lines
-
-
-def _requirements_section(decision: Decision) -> list[str]:
-    if not decision.requirements:
-        return []
-    lines = ["### What the policy requires", "", "| scope | approvals | from | status |",
-             "|---|---|---|---|"]
-    for requirement in decision.requirements:
-        got = ", ".join(f"@{login}" for login in requirement.satisfied_by) or "none yet"
-        mark = "met" if requirement.satisfied else "not met"
-        lines.append(
-            f"| {requirement.scope} | {requirement.required} | {requirement.approvers} "
-            f"| {mark} ({got}) |"
-        )
-    return lines
-
-
-def _approvals_section(decision: Decision) -> list[str]:
-    if not decision.approvals:
-        return ["### Reviews", "", "No reviews yet."]
-    lines = ["### Reviews", "", "| reviewer | state | commit | counted | why |", "|---|---|---|---|---|"]
-    for verdict in decision.approvals:
-        lines.append(
-            f"| @{verdict.reviewer} | {verdict.state} | `{_sha7(verdict.commit_id)}` "
-            f"| {'yes' if verdict.counted else 'no'} | {verdict.reason} |"
-        )
-    return lines
-
-
-def render_text(decision: Decision, attribution: Attribution, pr: PullRequest) -> str:
-    """The check run's markdown body, written for the reviewer."""
-    lines = [f"Head commit: `{_sha7(pr.head_sha)}`", "", *_attribution_section(attribution), ""]
-    lines += _requirements_section(decision)
-    lines += ["", *_approvals_section(decision)]
-    if decision.forbidden_paths:
-        lines += ["", "### Paths agents may not change", ""]
-        lines += [f"- `{path}`" for path in decision.forbidden_paths]
-    if decision.to_pass:
-        lines += ["", "### What would make this pass", ""]
-        lines += [f"- {step}" for step in decision.to_pass]
-    text = "\n".join(lines)
-    return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "\n\n… (truncated)"
-
-
-def check_run_body(decision: Decision, attribution: Attribution, pr: PullRequest) -> dict:
+def check_run_body(
+    decision: Decision, attribution: Attribution, pr: PullRequest, ignored: tuple[str, ...] = ()
+) -> dict:
     """The JSON body for creating or updating the check run."""
     return {
         "name": CHECK_NAME,
@@ -109,7 +40,7 @@ def check_run_body(decision: Decision, attribution: Attribution, pr: PullRequest
         "output": {
             "title": decision.title[:250],
             "summary": decision.summary[:_MAX_TEXT],
-            "text": render_text(decision, attribution, pr),
+            "text": render_markdown(decision, attribution, ignored),
         },
     }
 

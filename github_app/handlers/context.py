@@ -25,7 +25,11 @@ class HandlerContext:
 
     @classmethod
     def for_delivery(
-        cls, services: Services, gh: GitHubAPI, delivery_id: str, payload: bytes,
+        cls,
+        services: Services,
+        gh: GitHubAPI,
+        delivery_id: str,
+        payload: bytes,
         installation_id: int | None,
     ) -> HandlerContext:
         """Context for a stored webhook delivery."""

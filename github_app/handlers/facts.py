@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from urllib.parse import quote
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
@@ -16,12 +16,15 @@ from gidgethub.abc import GitHubAPI
 from github_app.core.models import Commit, PullRequest, Review
 from github_app.handlers import parse
 from github_app.policy.evaluate import ReviewerFacts
-from github_app.policy.loader import EffectivePolicy, PolicyError, effective_policy
+from github_app.policy.loader import (
+    ORG_POLICY_PATH,
+    ORG_POLICY_REPO,
+    REPO_POLICY_PATH,
+    EffectivePolicy,
+    PolicyError,
+    effective_policy,
+)
 from github_app.policy.model import Policy
-
-ORG_POLICY_REPO = ".github"
-ORG_POLICY_PATH = "countersign.yml"
-REPO_POLICY_PATH = ".github/countersign.yml"
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ async def pull_request_facts(gh: GitHubAPI, pr: PullRequest) -> PullRequestFacts
     """Commits, files (renames count under both names) and reviews of a PR."""
     base = f"/repos/{pr.repo_full_name}/pulls/{pr.number}"
     commits, files, reviews = await asyncio.gather(
-        _collect(gh, f"{base}/commits"), _collect(gh, f"{base}/files"),
+        _collect(gh, f"{base}/commits"),
+        _collect(gh, f"{base}/files"),
         _collect(gh, f"{base}/reviews"),
     )
     paths: list[str] = []
@@ -94,6 +98,13 @@ async def load_policy(
         return None, f"could not read the policy: {error}"
 
 
+def referenced_teams(policy: Policy) -> frozenset[str]:
+    """Every team (``org/slug``) the policy names as approvers, path approvers or owners."""
+    specs = [policy.approvals, policy.emergency.approvers, policy.policy_owners]
+    specs += [rule.approvals for rule in policy.paths if rule.approvals is not None]
+    return frozenset(team for spec in specs for team in spec.teams)
+
+
 def _role(permission_response: dict) -> str:
     role = (permission_response.get("role_name") or "").lower()
     if role in {"admin", "maintain", "write", "triage", "read"}:
@@ -126,8 +137,13 @@ async def reviewer_facts(
     gh: GitHubAPI, pr: PullRequest, reviews: tuple[Review, ...], teams: frozenset[str]
 ) -> dict[str, ReviewerFacts]:
     """Permission and relevant team memberships of everyone whose review could count."""
-    logins = sorted({r.reviewer.login for r in reviews
-                     if r.state in {"APPROVED", "CHANGES_REQUESTED"} and not r.reviewer.is_bot})
+    logins = sorted(
+        {
+            r.reviewer.login
+            for r in reviews
+            if r.state in {"APPROVED", "CHANGES_REQUESTED"} and not r.reviewer.is_bot
+        }
+    )
 
     async def facts_for(login: str) -> ReviewerFacts:
         permission, *memberships = await asyncio.gather(

@@ -13,15 +13,29 @@ from datetime import datetime
 
 from github_app.actions.check_run import check_run_body, publish_check_run
 from github_app.actions.evidence import new_entry, record
+from github_app.core.catalogue import Catalogue
 from github_app.core.detection import detect
 from github_app.core.models import Attribution, PullRequest
 from github_app.handlers.context import HandlerContext
-from github_app.handlers.facts import PullRequestFacts, load_policy, pull_request_facts, reviewer_facts
+from github_app.handlers.facts import (
+    PullRequestFacts,
+    load_policy,
+    pull_request_facts,
+    referenced_teams,
+    reviewer_facts,
+)
 from github_app.ledger.entry import NewEntry
 from github_app.metrics import DECISIONS
 from github_app.policy.evaluate import Decision, EvaluationInput, evaluate
 from github_app.policy.loader import EffectivePolicy
 from github_app.state.decisions import PrRecord
+
+
+def agent_logins(catalogue: Catalogue) -> frozenset[str]:
+    """Every GitHub login the catalogue names as an agent (they never countersign)."""
+    return frozenset(
+        login.lower() for agent in catalogue.agents for login in agent.identities.logins
+    )
 
 
 @dataclass(frozen=True)
@@ -43,23 +57,35 @@ async def evaluate_pull_request(ctx: HandlerContext, pr: PullRequest) -> Evaluat
         pull_request_facts(ctx.gh, pr), load_policy(ctx.gh, pr, services.default_policy)
     )
     rules = policy.policy if policy else services.default_policy
+    catalogue = services.catalogue_for(rules)
     attribution = detect(
-        pr, facts.commits, services.catalogue_for(rules),
+        pr,
+        facts.commits,
+        catalogue,
         threshold=rules.detection.threshold_strength,
         assisted_is_agent=rules.detection.ai_assisted_is_agent,
     )
-    reviewers = await reviewer_facts(ctx.gh, pr, facts.reviews, rules.referenced_teams())
+    reviewers = await reviewer_facts(ctx.gh, pr, facts.reviews, referenced_teams(rules))
     freeze, revoked = await asyncio.gather(
         asyncio.to_thread(services.containment.active_freeze, pr.repo_full_name),
         asyncio.to_thread(services.containment.is_revoked, attribution.session_id),
     )
-    decision = evaluate(EvaluationInput(
-        pr=pr, commits=facts.commits, reviews=facts.reviews, changed_files=facts.files,
-        attribution=attribution, policy=policy, policy_error=policy_error,
-        reviewer_facts=reviewers, agent_logins=services.catalogue_for(rules).agent_logins(),
-        frozen=freeze is not None, freeze_reason=freeze.reason if freeze else None,
-        revoked=revoked,
-    ))
+    decision = evaluate(
+        EvaluationInput(
+            pr=pr,
+            commits=facts.commits,
+            reviews=facts.reviews,
+            changed_files=facts.files,
+            attribution=attribution,
+            policy=policy,
+            policy_error=policy_error,
+            reviewer_facts=reviewers,
+            agent_logins=agent_logins(catalogue),
+            frozen=freeze is not None,
+            freeze_reason=freeze.reason if freeze else None,
+            revoked=revoked,
+        )
+    )
     return Evaluation(pr, facts, policy, policy_error, attribution, decision)
 
 
@@ -69,32 +95,71 @@ def _state_entries(
     """Ledger entries for what changed since the last published decision."""
     pr, attribution, decision = ev.pr, ev.attribution, ev.decision
     policy_sha = ev.policy.sha if ev.policy else None
-    common = {"occurred_at": occurred_at, "pr": pr, "attribution": attribution,
-              "policy_sha": policy_sha}
+    common = {
+        "occurred_at": occurred_at,
+        "pr": pr,
+        "attribution": attribution,
+        "policy_sha": policy_sha,
+    }
     new_head = previous is None or previous.head_sha != pr.head_sha
     entries: list[NewEntry] = []
     if attribution.is_agent and new_head:
-        entries.append(new_entry(ctx, "agent_change_detected", actor=pr.author.login, data={
-            "signals": [s.model_dump(mode="json") for s in attribution.signals],
-            "commits": [c.sha for c in ev.facts.commits],
-            "title": pr.title, "head_ref": pr.head_ref, "base_ref": pr.base_ref,
-        }, **common))
+        entries.append(
+            new_entry(
+                ctx,
+                "agent_change_detected",
+                actor=pr.author.login,
+                data={
+                    "signals": [s.model_dump(mode="json") for s in attribution.signals],
+                    "commits": [c.sha for c in ev.facts.commits],
+                    "title": pr.title,
+                    "head_ref": pr.head_ref,
+                    "base_ref": pr.base_ref,
+                },
+                **common,
+            )
+        )
     if previous is not None and new_head:
-        stale = sorted({r.reviewer.login for r in ev.facts.reviews
-                        if r.state == "APPROVED" and r.commit_id == previous.head_sha})
+        stale = sorted(
+            {
+                r.reviewer.login
+                for r in ev.facts.reviews
+                if r.state == "APPROVED" and r.commit_id == previous.head_sha
+            }
+        )
         if stale:
-            entries.append(new_entry(ctx, "approval_invalidated", data={
-                "approvers": stale, "approved_sha": previous.head_sha,
-                "new_head_sha": pr.head_sha}, **common))
+            entries.append(
+                new_entry(
+                    ctx,
+                    "approval_invalidated",
+                    data={
+                        "approvers": stale,
+                        "approved_sha": previous.head_sha,
+                        "new_head_sha": pr.head_sha,
+                    },
+                    **common,
+                )
+            )
     if previous is None or new_head or previous.state != decision.state:
-        entries.append(new_entry(ctx, "decision", data={
-            "state": decision.state, "passing": decision.passing, "title": decision.title,
-            "approvers": list(decision.approvers), "to_pass": list(decision.to_pass),
-            "previous_state": previous.state if previous else None,
-        }, **common))
+        entries.append(
+            new_entry(
+                ctx,
+                "decision",
+                data={
+                    "state": decision.state,
+                    "passing": decision.passing,
+                    "title": decision.title,
+                    "approvers": list(decision.approvers),
+                    "to_pass": list(decision.to_pass),
+                    "previous_state": previous.state if previous else None,
+                },
+                **common,
+            )
+        )
         if decision.state == "policy_invalid":
-            entries.append(new_entry(ctx, "policy_invalid", data={"error": ev.policy_error},
-                                     **common))
+            entries.append(
+                new_entry(ctx, "policy_invalid", data={"error": ev.policy_error}, **common)
+            )
     return entries
 
 
@@ -103,11 +168,14 @@ async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) ->
     services, pr = ctx.services, ev.pr
     previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
     existing = previous.check_run_id if previous and previous.head_sha == pr.head_sha else None
-    body = check_run_body(ev.decision, ev.attribution, pr)
+    ignored = ev.policy.ignored if ev.policy else ()
+    body = check_run_body(ev.decision, ev.attribution, pr, ignored)
     check_run_id = await publish_check_run(ctx.gh, pr, body, existing)
     await record(ctx, *_state_entries(ctx, ev, previous, occurred_at))
-    await asyncio.to_thread(services.decisions.put, PrRecord(
-        pr.repo_id, pr.number, pr.head_sha, ev.decision.state, check_run_id))
+    await asyncio.to_thread(
+        services.decisions.put,
+        PrRecord(pr.repo_id, pr.number, pr.head_sha, ev.decision.state, check_run_id),
+    )
     DECISIONS.labels(ev.decision.state).inc()
     return ev.decision
 

@@ -12,7 +12,13 @@ from github_app.handlers.pipeline import evaluate_pull_request, reevaluate
 router = routing.Router()
 
 REEVALUATE_ON = (
-    "opened", "synchronize", "reopened", "ready_for_review", "edited", "labeled", "unlabeled",
+    "opened",
+    "synchronize",
+    "reopened",
+    "ready_for_review",
+    "edited",
+    "labeled",
+    "unlabeled",
 )
 
 
@@ -51,12 +57,20 @@ async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
         "title": pr.title,
     }
     policy_sha = evaluation.policy.sha if evaluation.policy else None
-    common = {"occurred_at": merged_at, "pr": pr, "attribution": attribution,
-              "policy_sha": policy_sha, "actor": snapshot["merged_by"]}
+    common = {
+        "occurred_at": merged_at,
+        "pr": pr,
+        "attribution": attribution,
+        "policy_sha": policy_sha,
+        "actor": snapshot["merged_by"],
+    }
     entries = [new_entry(ctx, "merge", data=snapshot, **common)]
     if decision.state == "emergency":
         entries.append(new_entry(ctx, "emergency_change", data=snapshot, **common))
     elif not decision.passing:
-        entries.append(new_entry(ctx, "unapproved_merge", data={
-            **snapshot, "reason": decision.summary}, **common))
+        entries.append(
+            new_entry(
+                ctx, "unapproved_merge", data={**snapshot, "reason": decision.summary}, **common
+            )
+        )
     await record(ctx, *entries)

@@ -22,22 +22,31 @@ async def on_review(event: sansio.Event, ctx: HandlerContext) -> None:
     evaluation = await reevaluate(ctx, pr, occurred_at)
     if review_json.get("state", "").upper() != "APPROVED" or event.data["action"] != "submitted":
         return
-    verdict = next((v for v in evaluation.decision.approvals if v.review_id == review_json["id"]),
-                   None)
+    verdict = next(
+        (v for v in evaluation.decision.approvals if v.review_id == review_json["id"]), None
+    )
     reviewer = (review_json.get("user") or {}).get("login")
-    await record(ctx, new_entry(
-        ctx, "approval", occurred_at=occurred_at, pr=pr, attribution=evaluation.attribution,
-        actor=reviewer, head_sha=review_json.get("commit_id"),
-        policy_sha=evaluation.policy.sha if evaluation.policy else None,
-        data={
-            "review_id": review_json["id"],
-            "reviewer": reviewer,
-            "approved_sha": review_json.get("commit_id"),
-            "counted": bool(verdict and verdict.counted),
-            "reason": verdict.reason if verdict else "not an agent change",
-            "decision_state": evaluation.decision.state,
-        },
-    ))
+    await record(
+        ctx,
+        new_entry(
+            ctx,
+            "approval",
+            occurred_at=occurred_at,
+            pr=pr,
+            attribution=evaluation.attribution,
+            actor=reviewer,
+            head_sha=review_json.get("commit_id"),
+            policy_sha=evaluation.policy.sha if evaluation.policy else None,
+            data={
+                "review_id": review_json["id"],
+                "reviewer": reviewer,
+                "approved_sha": review_json.get("commit_id"),
+                "counted": bool(verdict and verdict.counted),
+                "reason": verdict.reason if verdict else "not an agent change",
+                "decision_state": evaluation.decision.state,
+            },
+        ),
+    )
 
 
 for _action in ("submitted", "edited", "dismissed"):

@@ -33,4 +33,3 @@ def create_app(
 
     app.cleanup_ctx.append(lifecycle)
     return app
-

@@ -24,7 +24,8 @@ async def readyz(request: web.Request) -> web.Response:
     }
     ready = all(checks.values())
     return web.json_response(
-        {"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status=200 if ready else 503,
     )
 
 

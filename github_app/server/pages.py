@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+
 import yaml
 from aiohttp import web
 
 from github_app.paths import manifest_path
-
 
 
 def app_manifest(base_url: str) -> dict:

@@ -32,13 +32,18 @@ class Containment:
         table = reflect(self._db, "freezes")
         query = (
             sa.select(table)
-            .where(table.c.lifted_at.is_(None), sa.or_(table.c.repo.is_(None), table.c.repo == repo))
+            .where(
+                table.c.lifted_at.is_(None), sa.or_(table.c.repo.is_(None), table.c.repo == repo)
+            )
             .order_by(table.c.id)
         )
         with self._db.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
-        return None if row is None else Freeze(row["id"], row["repo"], row["reason"] or "",
-                                               row["actor"] or "")
+        return (
+            None
+            if row is None
+            else Freeze(row["id"], row["repo"], row["reason"] or "", row["actor"] or "")
+        )
 
     def freeze(self, repo: str | None, reason: str, actor: str) -> bool:
         """Start a freeze; ``False`` when the same scope is already frozen."""
@@ -50,8 +55,11 @@ class Containment:
             ).first()
             if active:
                 return False
-            conn.execute(table.insert().values(
-                repo=repo, reason=reason, actor=actor, created_at=datetime.now(UTC)))
+            conn.execute(
+                table.insert().values(
+                    repo=repo, reason=reason, actor=actor, created_at=datetime.now(UTC)
+                )
+            )
         return True
 
     def unfreeze(self, repo: str | None, actor: str) -> bool:
@@ -60,7 +68,8 @@ class Containment:
         scope = table.c.repo.is_(None) if repo is None else table.c.repo == repo
         with self._db.engine.begin() as conn:
             lifted = conn.execute(
-                table.update().where(scope, table.c.lifted_at.is_(None))
+                table.update()
+                .where(scope, table.c.lifted_at.is_(None))
                 .values(lifted_at=datetime.now(UTC), lifted_by=actor)
             ).rowcount
         return bool(lifted)
@@ -71,8 +80,11 @@ class Containment:
             return False
         table = reflect(self._db, "revoked_sessions")
         with self._db.engine.begin() as conn:
-            conn.execute(table.insert().values(
-                session_id=session_id, reason=reason, actor=actor, revoked_at=datetime.now(UTC)))
+            conn.execute(
+                table.insert().values(
+                    session_id=session_id, reason=reason, actor=actor, revoked_at=datetime.now(UTC)
+                )
+            )
         return True
 
     def is_revoked(self, session_id: str | None) -> bool:

@@ -36,15 +36,19 @@ class DecisionState:
             row = conn.execute(query).mappings().first()
         if row is None:
             return None
-        return PrRecord(row["repo_id"], row["pr"], row["head_sha"], row["state"],
-                        row["check_run_id"])
+        return PrRecord(
+            row["repo_id"], row["pr"], row["head_sha"], row["state"], row["check_run_id"]
+        )
 
     def put(self, record: PrRecord) -> None:
         """Replace the record for a PR."""
         table = reflect(self._db, "pr_decisions")
         values = {
-            "repo_id": record.repo_id, "pr": record.pr, "head_sha": record.head_sha,
-            "state": record.state, "check_run_id": record.check_run_id,
+            "repo_id": record.repo_id,
+            "pr": record.pr,
+            "head_sha": record.head_sha,
+            "state": record.state,
+            "check_run_id": record.check_run_id,
             "updated_at": datetime.now(UTC),
         }
         key = (table.c.repo_id == record.repo_id) & (table.c.pr == record.pr)
@@ -58,5 +62,7 @@ class DecisionState:
         table = reflect(self._db, "pr_decisions")
         with self._db.engine.connect() as conn:
             rows = conn.execute(sa.select(table)).mappings().all()
-        return [PrRecord(r["repo_id"], r["pr"], r["head_sha"], r["state"], r["check_run_id"])
-                for r in rows]
+        return [
+            PrRecord(r["repo_id"], r["pr"], r["head_sha"], r["state"], r["check_run_id"])
+            for r in rows
+        ]

@@ -1,4 +1,4 @@
-"""Table handles for the state modules (the schema itself lives in :mod:`github_app.store.tables`)."""
+"""Table handles for the state modules (the schema lives in :mod:`github_app.store.tables`)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The webhook inbox: receive and verify deliveries, store them durably, process them in a worker."""
+"""The webhook inbox: verify deliveries, store them durably, process them in a worker."""

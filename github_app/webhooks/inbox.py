@@ -96,8 +96,9 @@ class Inbox:
                 conn.execute(
                     table.update()
                     .where(table.c.delivery_id.in_(ids))
-                    .values(status="processing", locked_until=now + LEASE,
-                            attempts=table.c.attempts + 1)
+                    .values(
+                        status="processing", locked_until=now + LEASE, attempts=table.c.attempts + 1
+                    )
                 )
         return [
             Delivery(

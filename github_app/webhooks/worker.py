@@ -93,10 +93,15 @@ class Worker:
                 status = await asyncio.to_thread(
                     self._inbox.mark_failed, delivery, f"{type(error).__name__}: {error}"
                 )
-                DELIVERIES_PROCESSED.labels(delivery.event, "dead" if status == "dead" else "retry").inc()
+                DELIVERIES_PROCESSED.labels(
+                    delivery.event, "dead" if status == "dead" else "retry"
+                ).inc()
                 log.exception(
-                    "delivery_failed", delivery_id=delivery.delivery_id, event_name=delivery.event,
-                    attempts=delivery.attempts, status=status,
+                    "delivery_failed",
+                    delivery_id=delivery.delivery_id,
+                    event_name=delivery.event,
+                    attempts=delivery.attempts,
+                    status=status,
                 )
                 return
             await asyncio.to_thread(self._inbox.mark_done, delivery.delivery_id)
