@@ -28,7 +28,11 @@ async def test_agent_pr_waits_for_a_human_and_says_why(app_harness):
     assert "claude-code" in text and "sess-42" in text and "@octo-dev" in text
     assert app_harness.ledger_kinds() == ["agent_change_detected", "decision"]
     entry = next(iter(app_harness.services.ledger.entries(kinds=["agent_change_detected"])))
-    assert (entry.session_id, entry.agent, entry.launched_by) == ("sess-42", "claude-code", "octo-dev")
+    assert (entry.session_id, entry.agent, entry.launched_by) == (
+        "sess-42",
+        "claude-code",
+        "octo-dev",
+    )
 
 
 async def test_qualifying_approval_on_the_head_makes_it_pass(app_harness):
@@ -75,8 +79,15 @@ async def test_push_after_approval_invalidates_it(app_harness):
     assert scenario.last_conclusion() == "success"
 
     scenario.payload["pull_request"]["head"]["sha"] = NEW_HEAD
-    scenario.set_commits([api_commit(review["commit_id"], "x"), api_commit(NEW_HEAD, "more\n\n"
-                          "Co-Authored-By: Claude <noreply@anthropic.com>\nAgent-Session-Id: sess-42")])
+    scenario.set_commits(
+        [
+            api_commit(review["commit_id"], "x"),
+            api_commit(
+                NEW_HEAD,
+                "more\n\nCo-Authored-By: Claude <noreply@anthropic.com>\nAgent-Session-Id: sess-42",
+            ),
+        ]
+    )
     await app_harness.deliver_and_process("pull_request", scenario.event("synchronize"))
     latest = scenario.published()[-1]
     assert latest["head_sha"] == NEW_HEAD
@@ -98,7 +109,7 @@ async def test_unreadable_policy_fails_closed_with_the_error(app_harness):
 async def test_repo_policy_is_read_from_the_base_branch(app_harness):
     scenario = PullRequestScenario(app_harness.github)
     await open_pr(app_harness, scenario)
-    [request] = app_harness.github.requests("GET", f"/repos/{scenario.repo}/contents/{{path}}")
+    [request] = app_harness.github.requests("GET", f"/repos/{scenario.repo}/contents/{{+path}}")
     assert request.url.params["ref"] == scenario.payload["pull_request"]["base"]["ref"]
 
 
@@ -108,8 +119,13 @@ async def test_merge_records_the_approval_snapshot(app_harness):
     scenario.set_reviews([scenario.review(REVIEWER, "APPROVED")])
     await open_pr(app_harness, scenario)
     closed = scenario.event("closed")
-    closed["pull_request"].update(merged=True, merge_commit_sha="2" * 40,
-                                  merged_by=REVIEWER, merged_at="2026-11-21T09:00:00Z", state="closed")
+    closed["pull_request"].update(
+        merged=True,
+        merge_commit_sha="2" * 40,
+        merged_by=REVIEWER,
+        merged_at="2026-11-21T09:00:00Z",
+        state="closed",
+    )
     await app_harness.deliver_and_process("pull_request", closed)
     merge = next(iter(app_harness.services.ledger.entries(kinds=["merge"])))
     assert merge.data["approvers"] == ["senior-reviewer"]
@@ -123,16 +139,22 @@ async def test_merge_without_countersignature_is_an_exception(app_harness):
     scenario = PullRequestScenario(app_harness.github)
     await open_pr(app_harness, scenario)
     closed = scenario.event("closed")
-    closed["pull_request"].update(merged=True, merge_commit_sha="3" * 40, merged_by=HUMAN,
-                                  state="closed", merged_at="2026-11-21T09:00:00Z")
+    closed["pull_request"].update(
+        merged=True,
+        merge_commit_sha="3" * 40,
+        merged_by=HUMAN,
+        state="closed",
+        merged_at="2026-11-21T09:00:00Z",
+    )
     await app_harness.deliver_and_process("pull_request", closed)
     assert app_harness.ledger_kinds()[-2:] == ["merge", "unapproved_merge"]
 
 
 async def test_github_502_then_success_is_retried(app_harness):
     scenario = PullRequestScenario(app_harness.github)
-    route = app_harness.github.route("GET", f"{scenario.base}/files", status=502,
-                                     json={"message": "Bad Gateway"})
+    route = app_harness.github.route(
+        "GET", f"{scenario.base}/files", status=502, json={"message": "Bad Gateway"}
+    )
     route.then(json=[])
     check = await open_pr(app_harness, scenario)
     assert route.call_count == 2
@@ -143,10 +165,15 @@ async def test_rate_limit_403_with_reset_is_waited_out(app_harness):
     scenario = PullRequestScenario(app_harness.github)
     reset = str(int(time.time()) + 2)
     route = app_harness.github.route(
-        "GET", f"{scenario.base}/reviews", status=403,
+        "GET",
+        f"{scenario.base}/reviews",
+        status=403,
         json={"message": "API rate limit exceeded"},
-        headers={"x-ratelimit-remaining": "0", "x-ratelimit-limit": "5000",
-                 "x-ratelimit-reset": reset},
+        headers={
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-reset": reset,
+        },
     )
     route.then(json=[])
     check = await open_pr(app_harness, scenario)
@@ -163,7 +190,8 @@ async def test_rerequested_check_run_reevaluates(app_harness):
     event = load_payload("check_run", "rerequested.payload")
     event["repository"] = scenario.payload["repository"]
     event["check_run"]["name"] = "countersign"
-    event["check_run"]["pull_requests"] = [{"number": scenario.number, "id": 1, "url": "u",
-                                           "head": {}, "base": {}}]
+    event["check_run"]["pull_requests"] = [
+        {"number": scenario.number, "id": 1, "url": "u", "head": {}, "base": {}}
+    ]
     await app_harness.deliver_and_process("check_run", event)
     assert len(scenario.published()) == 2

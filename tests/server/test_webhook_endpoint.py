@@ -12,12 +12,15 @@ from tests.support.webhooks import load_payload, signed_headers
 
 def stored_count(harness) -> int:
     with harness.services.db.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(tables.webhook_deliveries)).scalar_one()
+        return conn.execute(
+            sa.select(sa.func.count()).select_from(tables.webhook_deliveries)
+        ).scalar_one()
 
 
 async def test_bad_signature_is_refused_and_nothing_stored(app_harness):
-    response = await app_harness.deliver("pull_request", load_payload("pull_request", "opened.payload"),
-                                         secret="wrong-secret")
+    response = await app_harness.deliver(
+        "pull_request", load_payload("pull_request", "opened.payload"), secret="wrong-secret"
+    )
     assert response.status == 401
     assert "signature" in (await response.json())["error"]
     assert stored_count(app_harness) == 0
@@ -97,8 +100,9 @@ async def test_failed_processing_is_retried_not_lost(app_harness):
     from tests.support.pr_scenario import PullRequestScenario
 
     scenario = PullRequestScenario(app_harness.github)
-    app_harness.github.route("GET", f"{scenario.base}/commits", status=404,
-                             json={"message": "Not Found"})
+    app_harness.github.route(
+        "GET", f"{scenario.base}/commits", status=404, json={"message": "Not Found"}
+    )
     await app_harness.deliver("pull_request", scenario.event(), delivery_id="flaky")
     await app_harness.drain()
     assert app_harness.services.inbox.status_of("flaky") == "failed"
