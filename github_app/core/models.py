@@ -63,6 +63,7 @@ class PullRequest(Frozen):
     head_ref: str = ""
     head_sha: str
     base_ref: str = "main"
+    default_branch: str = "main"  # the repository's default branch (always protected)
     labels: tuple[str, ...] = ()
     assignees: tuple[Account, ...] = ()
     draft: bool = False

@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 DecisionState = Literal[
+    "not_required",
     "not_agent",
     "approved",
     "pending",
@@ -58,7 +59,9 @@ DecisionState = Literal[
     "policy_invalid",
     "emergency",
 ]
-PASSING_STATES: frozenset[str] = frozenset({"not_agent", "approved", "emergency"})
+PASSING_STATES: frozenset[str] = frozenset(
+    {"not_required", "not_agent", "approved", "emergency"}
+)
 
 # GitHub's private commit e-mail: "<id>+<login>@users.noreply.<host>" (or the older "<login>@…").
 _NOREPLY = re.compile(r"^(?:(\d+)\+)?([a-z0-9][a-z0-9-]*(?:\[bot\])?)@users\.noreply\.", re.I)
@@ -184,6 +187,8 @@ def evaluate(inp: EvaluationInput) -> Decision:
     """Decide whether the pull request's head commit may pass the ``countersign`` check."""
     if inp.policy is None or inp.policy_error is not None:
         return _policy_invalid(inp)
+    if not inp.policy.policy.is_protected(inp.pr.base_ref, inp.pr.default_branch):
+        return _not_required(inp)
     ctx = _context(inp, inp.policy.policy)
     if not ctx.is_agent and not ctx.policy_files and not inp.revoked:
         return _not_agent(ctx)
@@ -568,6 +573,18 @@ def _policy_invalid(inp: EvaluationInput) -> Decision:
         title="Policy unreadable: failing closed",
         summary=f"The Countersign policy could not be read, so this check fails closed. {error}",
         to_pass=(f"fix the policy file on the base branch: {error}",),
+    )
+
+
+def _not_required(inp: EvaluationInput) -> Decision:
+    branch = inp.pr.base_ref
+    return Decision(
+        state="not_required",
+        passing=True,
+        title="Not required: the base branch is not protected",
+        summary=f"`{branch}` is not a protected branch under the policy, so no countersignature "
+        "is needed here. The change is judged again when it heads for a protected branch.",
+        policy_sha=inp.policy.sha if inp.policy else None,
     )
 
 

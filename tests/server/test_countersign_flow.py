@@ -195,3 +195,11 @@ async def test_rerequested_check_run_reevaluates(app_harness):
     ]
     await app_harness.deliver_and_process("check_run", event)
     assert len(scenario.published()) == 2
+
+
+async def test_pr_into_an_unprotected_branch_needs_no_countersignature(app_harness):
+    scenario = PullRequestScenario(app_harness.github)
+    scenario.payload["pull_request"]["base"]["ref"] = "feature/experiments"
+    check = await open_pr(app_harness, scenario)
+    assert check["conclusion"] == "success"
+    assert "not a protected branch" in check["output"]["summary"]

@@ -1,0 +1,217 @@
+"""``push`` events: catch direct pushes to protected branches; re-sync rulesets on policy change.
+
+A push to a protected branch whose head no merged pull request explains is a ``direct_push``:
+recorded with pusher, SHAs and each commit's attribution.  When it counts as a violation
+(agent-authored, or any push if ``policy.direct_push.count_human_pushes``) Countersign answers
+per ``policy.direct_push``: a revert pull request (optional), one issue, alerts.  Order does not
+matter between this event and ``pull_request`` ``closed``: GitHub is asked which merged pull
+request, if any, produced the pushed head.
+
+The policy judging the push is read at the push's ``before`` commit: a push cannot loosen the
+rules it is judged by.  An unreadable policy fails closed to the shipped default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gidgethub import BadRequest, routing, sansio
+
+from github_app.actions.alerts import send_alerts
+from github_app.actions.evidence import new_entry, record
+from github_app.actions.incidents import IncidentState, load_incident, open_issue, save_incident
+from github_app.actions.revert import open_revert_pr
+from github_app.handlers.context import HandlerContext
+from github_app.logs import get_logger
+from github_app.policy.loader import EffectivePolicy
+from github_app.policy.model import Policy
+from github_app.pushes.classify import (
+    ZERO_SHA,
+    Push,
+    PushAttribution,
+    attribute_push,
+    changes_policy,
+    direct_push_data,
+    ignore_reason,
+    is_violation,
+    merged_pull_request,
+    org_policy_changed,
+    push_from_payload,
+)
+from github_app.pushes.report import ALERT_EVENT, alert_payload, slack_text
+from github_app.rulesets.sync import (
+    Repository,
+    installation_repositories,
+    load_branch_policy,
+    reconcile_all,
+)
+
+log = get_logger(__name__)
+
+router = routing.Router()
+
+
+@router.register("push")
+async def on_push(event: sansio.Event, ctx: HandlerContext) -> None:
+    """Look for a direct push, then re-sync rulesets if the push changed the policy."""
+    push = push_from_payload(event.data)
+    if push.branch is None:
+        return
+    await check_direct_push(ctx, push)
+    if changes_policy(push):
+        await resync_rulesets(ctx, push)
+
+
+async def resync_rulesets(ctx: HandlerContext, push: Push) -> None:
+    """Apply a changed policy to the ruleset: of every repository if it is the org policy."""
+    if org_policy_changed(push):
+        repos = await installation_repositories(ctx.gh)
+    else:
+        repos = [Repository(push.repo, push.repo_id)]
+    await reconcile_all(ctx, repos, actor=push.actor, occurred_at=push.pushed_at)
+
+
+async def _policy_for(ctx: HandlerContext, push: Push) -> tuple[EffectivePolicy | None, str | None]:
+    ref = None if push.created or push.before == ZERO_SHA else push.before
+    return await load_branch_policy(ctx.gh, push.repo, ref, ctx.services.default_policy)
+
+
+async def _merged_through_pr(ctx: HandlerContext, push: Push) -> int | None:
+    try:
+        pulls = [p async for p in ctx.gh.getiter(f"/repos/{push.repo}/commits/{push.after}/pulls")]
+    except BadRequest as error:
+        if error.status_code in {404, 409, 422}:
+            return None  # GitHub knows no PR for this commit: judge it as a direct push
+        raise
+    return merged_pull_request(push.after, pulls)
+
+
+async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
+    """Record and answer the push if it bypassed pull requests on a protected branch."""
+    effective, policy_error = await _policy_for(ctx, push)
+    policy = effective.policy if effective else ctx.services.default_policy
+    reason = ignore_reason(push, policy)
+    if reason is not None:
+        log.debug("push_ignored", repo=push.repo, ref=push.ref, reason=reason)
+        return
+    if not push.deleted:
+        number = await _merged_through_pr(ctx, push)
+        if number is not None:
+            log.debug("push_from_pull_request", repo=push.repo, pr=number)
+            return
+    attribution = attribute_push(push, ctx.services.catalogue_for(policy), policy)
+    incident = Incident(ctx, push, policy, effective, policy_error, attribution)
+    await incident.respond()
+
+
+class Incident:
+    """The response to one direct push, each step done once (see ``actions/incidents``)."""
+
+    def __init__(
+        self,
+        ctx: HandlerContext,
+        push: Push,
+        policy: Policy,
+        effective: EffectivePolicy | None,
+        policy_error: str | None,
+        attribution: PushAttribution,
+    ) -> None:
+        self.ctx, self.push, self.policy = ctx, push, policy
+        self.policy_sha = effective.sha if effective else None
+        self.policy_error = policy_error
+        self.attribution = attribution
+        self.violation = is_violation(attribution.overall, policy)
+        self.errors: dict[str, str] = {}
+
+    async def respond(self) -> None:
+        """Revert PR, issue, ledger entry, alerts, in that order (each link feeds the next)."""
+        db = self.ctx.services.db
+        state = await load_incident(db, self.push)
+        steps = (
+            (self._revert, self._issue, self._record, self._alert)
+            if self.violation
+            else (self._record,)
+        )
+        for step in steps:
+            updated = await step(state)
+            if updated != state:
+                state = updated
+                await save_incident(db, self.push, state)
+
+    # Once the entry is recorded, a missing issue or revert stays missing: a late one would
+    # not be linked from the evidence.  Transient GitHub errors raise instead, so the delivery
+    # is retried before anything is recorded.
+    async def _revert(self, state: IncidentState) -> IncidentState:
+        if not self.policy.direct_push.revert_pr or state.revert_pr_url or state.recorded:
+            return state
+        try:
+            url = await open_revert_pr(self.ctx.gh, self.push, issue_url=state.issue_url)
+        except BadRequest as error:
+            self.errors["revert_pr"] = str(error)
+            return state
+        return state.but(revert_pr_url=url)
+
+    async def _issue(self, state: IncidentState) -> IncidentState:
+        if not self.policy.direct_push.open_issue or state.issue_url or state.recorded:
+            return state
+        try:
+            number, url = await open_issue(
+                self.ctx.gh, self.push, self.attribution, revert_pr_url=state.revert_pr_url
+            )
+        except BadRequest as error:  # e.g. 410: issues are disabled on the repository
+            self.errors["issue"] = str(error)
+            return state
+        return state.but(issue_number=number, issue_url=url)
+
+    def _entry(self, kind: str, data: dict[str, Any]):
+        return new_entry(
+            self.ctx,
+            kind,
+            occurred_at=self.push.pushed_at,
+            attribution=self.attribution.overall,
+            repo=self.push.repo,
+            repo_id=self.push.repo_id,
+            head_sha=self.push.after,
+            actor=self.push.actor,
+            policy_sha=self.policy_sha,
+            data=data,
+        )
+
+    async def _record(self, state: IncidentState) -> IncidentState:
+        if state.recorded:
+            return state
+        data = direct_push_data(
+            self.push, self.attribution, violation=self.violation, policy_error=self.policy_error
+        )
+        data.update(
+            issue_url=state.issue_url,
+            issue_number=state.issue_number,
+            revert_pr_url=state.revert_pr_url,
+            response_errors=self.errors,
+        )
+        await record(self.ctx, self._entry("direct_push", data))
+        return state.but(recorded=True)
+
+    async def _alert(self, state: IncidentState) -> IncidentState:
+        alerts = self.policy.alerts
+        if state.alerted or not self.policy.direct_push.alert:
+            return state
+        if not (alerts.webhooks or alerts.slack):
+            return state.but(alerted=True)
+        payload = alert_payload(
+            self.push,
+            self.attribution,
+            issue_url=state.issue_url,
+            revert_pr_url=state.revert_pr_url,
+        )
+        text = slack_text(self.push, self.attribution, issue_url=state.issue_url)
+        results = await send_alerts(alerts, ALERT_EVENT, payload, text)
+        links = {"issue_url": state.issue_url, "revert_pr_url": state.revert_pr_url}
+        await record(
+            self.ctx,
+            *(
+                self._entry("alert", {"event": ALERT_EVENT, **result.as_json(), **links})
+                for result in results
+            ),
+        )
+        return state.but(alerted=True)
