@@ -28,10 +28,14 @@ INBOX_PENDING = Gauge(
     "countersign_inbox_pending", "Deliveries stored and not yet processed.", registry=REGISTRY
 )
 DECISIONS = Counter(
-    "countersign_decisions_total", "Check run decisions published, by state.", ["state"],
+    "countersign_decisions_total",
+    "Check run decisions published, by state.",
+    ["state"],
     registry=REGISTRY,
 )
 LEDGER_APPENDS = Counter(
-    "countersign_ledger_entries_total", "Ledger entries appended, by kind.", ["kind"],
+    "countersign_ledger_entries_total",
+    "Ledger entries appended, by kind.",
+    ["kind"],
     registry=REGISTRY,
 )

@@ -9,11 +9,13 @@ from typing import Any
 
 from gidgethub import routing, sansio
 
+from github_app.actions.alerts import close_shared_client
 from github_app.config import Settings
 from github_app.core.catalogue import Catalogue, load_catalogue
 from github_app.github.client import GitHubClient
-from github_app.handlers import checks, pull_request, reviews
+from github_app.handlers import checks, installation, pull_request, push, reviews, rulesets
 from github_app.handlers.context import HandlerContext
+from github_app.jobs.scheduler import Scheduler, default_jobs
 from github_app.ledger.checkpoints import load_or_create_signing_key
 from github_app.ledger.ledger import Ledger
 from github_app.logs import get_logger
@@ -27,7 +29,14 @@ from github_app.webhooks.worker import Worker
 
 log = get_logger(__name__)
 
-ROUTER = routing.Router(pull_request.router, reviews.router, checks.router)
+ROUTER = routing.Router(
+    pull_request.router,
+    reviews.router,
+    checks.router,
+    push.router,
+    installation.router,
+    rulesets.router,
+)
 
 # Events whose installation can no longer mint tokens; handlers get no API session.
 _NO_TOKEN_ACTIONS = {("installation", "deleted"), ("installation", "suspend")}
@@ -47,12 +56,14 @@ class Services:
     catalogue: Catalogue
     github: GitHubClient | None
     worker: Worker = field(init=False)
+    scheduler: Scheduler = field(init=False)
     _catalogues: dict[str, Catalogue] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.worker = Worker(
             self.inbox, self.process, concurrency=self.settings.countersign_worker_concurrency
         )
+        self.scheduler = Scheduler(default_jobs(self))
 
     @classmethod
     def open_store(cls, settings: Settings) -> tuple[Database, Ledger]:
@@ -61,7 +72,8 @@ class Services:
         db.migrate()
         signer = load_or_create_signing_key(settings.countersign_signing_key_path)
         ledger = Ledger(
-            db, signer,
+            db,
+            signer,
             checkpoint_every=settings.countersign_checkpoint_every,
             checkpoint_minutes=settings.countersign_checkpoint_minutes,
         )
@@ -73,18 +85,33 @@ class Services:
         db, ledger = await asyncio.to_thread(cls.open_store, settings)
         if github is None and not settings.setup_mode:
             github = GitHubClient(
-                app_id=settings.github_app_id, private_key=settings.private_key_pem(),
+                app_id=settings.github_app_id,
+                private_key=settings.private_key_pem(),
                 base_url=settings.github_api_url,
             )
         return cls(
-            settings=settings, db=db, ledger=ledger, inbox=Inbox(db),
-            decisions=DecisionState(db), containment=Containment(db),
-            default_policy=load_default_policy(), catalogue=load_catalogue(), github=github,
+            settings=settings,
+            db=db,
+            ledger=ledger,
+            inbox=Inbox(db),
+            decisions=DecisionState(db),
+            containment=Containment(db),
+            default_policy=load_default_policy(),
+            catalogue=load_catalogue(),
+            github=github,
         )
 
+    def start_background(self) -> None:
+        """Start the inbox worker and the periodic jobs (sweep, rule-suite import)."""
+        self.worker.start()
+        if not self.settings.setup_mode:
+            self.scheduler.start()
+
     async def close(self) -> None:
-        """Stop the worker and release connections."""
+        """Stop background work and release connections."""
         await self.worker.stop()
+        await self.scheduler.stop()
+        await close_shared_client()
         if self.github is not None:
             await self.github.aclose()
         await asyncio.to_thread(self.db.engine.dispose)

@@ -20,8 +20,11 @@ def policy() -> None:
 
 @policy.command("check")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--org-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The org policy the FILE (a repo policy) is layered over.")
+@click.option(
+    "--org-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The org policy the FILE (a repo policy) is layered over.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the effective policy as JSON.")
 def check(file: Path, org_file: Path | None, as_json: bool) -> None:
     """Validate FILE and print the effective policy it produces.
@@ -35,16 +38,27 @@ def check(file: Path, org_file: Path | None, as_json: bool) -> None:
             result = effective_policy(load_default_policy(), text, None, org_source=str(file))
         else:
             result = effective_policy(
-                load_default_policy(), org_file.read_text(encoding="utf-8"), text,
-                org_source=str(org_file), repo_source=str(file),
+                load_default_policy(),
+                org_file.read_text(encoding="utf-8"),
+                text,
+                org_source=str(org_file),
+                repo_source=str(file),
             )
     except PolicyError as error:
         raise click.ClickException(f"invalid policy: {error}") from None
     document = result.policy.model_dump(mode="json")
     if as_json:
-        click.echo(json.dumps({"policy": document, "sha": result.sha,
-                               "sources": list(result.sources),
-                               "ignored": list(result.ignored)}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "policy": document,
+                    "sha": result.sha,
+                    "sources": list(result.sources),
+                    "ignored": list(result.ignored),
+                },
+                indent=2,
+            )
+        )
         return
     click.echo(f"# valid: effective policy from {', '.join(result.sources)}")
     click.echo(f"# policy sha256: {result.sha}")
@@ -67,10 +81,19 @@ def simulate(repo: str, number: int, as_json: bool) -> None:
     evaluation = asyncio.run(simulate_pull_request(settings, repo, number))
     decision, attribution = evaluation.decision, evaluation.attribution
     if as_json:
-        click.echo(json.dumps({"decision": decision.model_dump(mode="json"),
-                               "attribution": attribution.model_dump(mode="json")}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "decision": decision.model_dump(mode="json"),
+                    "attribution": attribution.model_dump(mode="json"),
+                },
+                indent=2,
+            )
+        )
         return
-    click.echo(f"{repo}#{number}: {decision.state} ({'passing' if decision.passing else 'not passing'})")
+    click.echo(
+        f"{repo}#{number}: {decision.state} ({'passing' if decision.passing else 'not passing'})"
+    )
     click.echo(decision.title)
     click.echo(decision.summary)
     for step in decision.to_pass:
@@ -78,8 +101,12 @@ def simulate(repo: str, number: int, as_json: bool) -> None:
 
 
 @policy.command("schema")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the JSON Schema here instead of printing it.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSON Schema here instead of printing it.",
+)
 def schema(output: Path | None) -> None:
     """Print (or write) the JSON Schema of countersign.yml."""
     from github_app.policy.model import Policy

@@ -34,16 +34,20 @@ def serve() -> None:
     if settings.setup_mode:
         log.warning("setup_mode", reason="GITHUB_APP_ID is not set; serving the setup page only")
     web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, print=None,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
         access_log=None,
     )
 
 
 def register_commands() -> None:
     """Attach the command families (imported here to keep ``--help`` fast and cycles away)."""
-    from github_app.cli import policy_commands
+    from github_app.cli import policy_commands, ruleset_commands
 
     main.add_command(policy_commands.policy)
+    main.add_command(ruleset_commands.rulesets)
 
 
 register_commands()

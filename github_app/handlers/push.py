@@ -22,6 +22,7 @@ from github_app.actions.evidence import new_entry, record
 from github_app.actions.incidents import IncidentState, load_incident, open_issue, save_incident
 from github_app.actions.revert import open_revert_pr
 from github_app.handlers.context import HandlerContext
+from github_app.ledger.entry import NewEntry
 from github_app.logs import get_logger
 from github_app.policy.loader import EffectivePolicy
 from github_app.policy.model import Policy
@@ -163,7 +164,7 @@ class Incident:
             return state
         return state.but(issue_number=number, issue_url=url)
 
-    def _entry(self, kind: str, data: dict[str, Any]):
+    def _entry(self, kind: str, data: dict[str, Any]) -> NewEntry:
         return new_entry(
             self.ctx,
             kind,

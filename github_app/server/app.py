@@ -27,7 +27,7 @@ def create_app(
         services = await Services.start(settings, github=github)
         app["services"] = services
         if start_worker:
-            services.worker.start()
+            services.start_background()
         yield
         await services.close()
 

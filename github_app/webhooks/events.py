@@ -9,5 +9,6 @@ HANDLED_EVENTS = frozenset(
         "pull_request",
         "pull_request_review",
         "push",
+        "repository_ruleset",
     }
 )

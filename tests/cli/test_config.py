@@ -46,7 +46,7 @@ def test_key_file_that_is_not_pem_is_refused(monkeypatch, tmp_path):
 
 def test_malformed_port_names_the_variable(monkeypatch):
     monkeypatch.setenv("PORT", "eighty")
-    with pytest.raises(ConfigError, match="^PORT:"):
+    with pytest.raises(ConfigError, match=r"^PORT:"):
         load_settings()
 
 

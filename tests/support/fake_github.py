@@ -44,6 +44,14 @@ INVALID_REQUEST_STATUS = 599
 MULTI_SEGMENT_PARAMS = frozenset({"path", "ref", "branch"})
 # Endpoints reached without credentials.
 UNAUTHENTICATED_TEMPLATES = frozenset({"/app-manifests/{code}/conversions"})
+# Besides /app/..., GitHub wants the App's JWT to find the installation of an account or repo.
+JWT_TEMPLATES = frozenset(
+    {
+        "/repos/{owner}/{repo}/installation",
+        "/orgs/{org}/installation",
+        "/users/{username}/installation",
+    }
+)
 HTTP_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -191,7 +199,7 @@ def credential_violations(template: str, authorization: str | None) -> list[str]
         return ["no Authorization header: the App must authenticate every request"]
     scheme, _, credential = authorization.partition(" ")
     is_jwt = scheme.lower() == "bearer" and credential.count(".") == 2
-    wants_jwt = template == "/app" or template.startswith("/app/")
+    wants_jwt = template == "/app" or template.startswith("/app/") or template in JWT_TEMPLATES
     if wants_jwt and not is_jwt:
         return [f"{template} needs the App's JWT (Authorization: Bearer <jwt>)"]
     if not wants_jwt and is_jwt:

@@ -1,0 +1,191 @@
+"""Alerts to the sinks of ``policy.alerts``: signed JSON webhooks and Slack incoming webhooks.
+
+Generic webhooks receive the alert as JSON, signed with HMAC-SHA256 over the exact body bytes
+(``X-Countersign-Signature-256: sha256=<hex>``) with the secret in the environment variable the
+policy names; Slack gets a short text message at the URL held in an environment variable.
+Every sink is tried a few times with backoff, concurrently, and each outcome is returned, never
+raised: a dead receiver must not hold up the rest of the response.
+
+Alert URLs come from policy files, which repository admins write, so requests to loopback,
+private and link-local addresses (cloud metadata services) are refused, and redirects are not
+followed.  Error messages name the sink by its environment variable, never by a secret URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from github_app.policy.model import Alerts
+
+SIGNATURE_HEADER = "X-Countersign-Signature-256"
+EVENT_HEADER = "X-Countersign-Event"
+ALERT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+DEFAULT_ATTEMPTS = 3
+BACKOFF_SECONDS = 1.0
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+Sleep = Callable[[float], Awaitable[None]]
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def shared_client() -> httpx.AsyncClient:
+    """The process's one HTTP client for alerts (one per event loop), created on first use."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None or client.is_closed:
+        client = httpx.AsyncClient(timeout=ALERT_TIMEOUT, follow_redirects=False)
+        _clients[loop] = client
+    return client
+
+
+async def close_shared_client() -> None:
+    """Close this event loop's alert client (call at shutdown)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()
+
+
+@dataclass(frozen=True)
+class AlertResult:
+    """What happened when one sink was alerted."""
+
+    sink: str  # "webhook <url>" or "slack $ENV_NAME": never a secret
+    ok: bool
+    attempts: int
+    status: int | None = None
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """For the ``alert`` ledger entry."""
+        return {
+            "sink": self.sink,
+            "ok": self.ok,
+            "attempts": self.attempts,
+            "status": self.status,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class _Request:
+    sink: str
+    url: str | None
+    body: bytes
+    headers: dict[str, str]
+    problem: str | None = None
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The ``X-Countersign-Signature-256`` value for ``body``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def refused_destination(url: str) -> str | None:
+    """Why an alert must not be sent to ``url`` (``None``: it may be)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        return "not an http(s) URL"
+    host = parts.hostname.lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "refused: a loopback address"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not address.is_global:
+        return "refused: not a public address"
+    return None
+
+
+def _webhook_request(
+    url: str, secret_env: str | None, event: str, body: bytes, env: Mapping[str, str]
+) -> _Request:
+    headers = {"Content-Type": "application/json", EVENT_HEADER: event}
+    sink = f"webhook {url}"
+    if secret_env is not None:
+        secret = env.get(secret_env)
+        if not secret:
+            return _Request(sink, None, body, headers, f"${secret_env} is not set")
+        headers[SIGNATURE_HEADER] = signature(secret, body)
+    return _Request(sink, url, body, headers, refused_destination(url))
+
+
+def _slack_request(url_env: str, text: str, env: Mapping[str, str]) -> _Request:
+    sink = f"slack ${url_env}"
+    url = env.get(url_env)
+    body = json.dumps({"text": text}).encode()
+    if not url:
+        return _Request(sink, None, body, {}, f"${url_env} is not set")
+    headers = {"Content-Type": "application/json"}
+    return _Request(sink, url, body, headers, refused_destination(url))
+
+
+def build_requests(
+    alerts: Alerts, event: str, payload: dict[str, Any], text: str, env: Mapping[str, str]
+) -> list[_Request]:
+    """One request per sink of ``alerts``: the JSON payload to webhooks, ``text`` to Slack."""
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    requests = [_webhook_request(w.url, w.secret_env, event, body, env) for w in alerts.webhooks]
+    requests += [_slack_request(s.url_env, text, env) for s in alerts.slack]
+    return requests
+
+
+async def _deliver(
+    client: httpx.AsyncClient, request: _Request, attempts: int, sleep: Sleep
+) -> AlertResult:
+    if request.problem is not None or request.url is None:
+        return AlertResult(request.sink, False, 0, error=request.problem)
+    result = AlertResult(request.sink, False, 0)
+    for attempt in range(1, attempts + 1):
+        try:
+            response = await client.post(request.url, content=request.body, headers=request.headers)
+        except httpx.HTTPError as error:
+            # The exception text can contain the URL, which may be a secret (Slack).
+            result = AlertResult(request.sink, False, attempt, error=type(error).__name__)
+        else:
+            if response.is_success:
+                return AlertResult(request.sink, True, attempt, status=response.status_code)
+            result = AlertResult(
+                request.sink,
+                False,
+                attempt,
+                status=response.status_code,
+                error=f"HTTP {response.status_code}",
+            )
+            if response.status_code not in RETRY_STATUSES:
+                return result
+        if attempt < attempts:
+            await sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+    return result
+
+
+async def send_alerts(
+    alerts: Alerts,
+    event: str,
+    payload: dict[str, Any],
+    text: str,
+    *,
+    client: httpx.AsyncClient | None = None,
+    env: Mapping[str, str] | None = None,
+    attempts: int = DEFAULT_ATTEMPTS,
+    sleep: Sleep = asyncio.sleep,
+) -> list[AlertResult]:
+    """Alert every sink concurrently; one result per sink, in policy order."""
+    requests = build_requests(alerts, event, payload, text, os.environ if env is None else env)
+    http = client or shared_client()
+    return list(await asyncio.gather(*(_deliver(http, r, attempts, sleep) for r in requests)))

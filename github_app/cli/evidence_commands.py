@@ -1,0 +1,457 @@
+"""``countersign evidence …``, ``countersign freeze on|off`` and ``countersign session revoke``.
+
+The same queries as the auditor API (:mod:`github_app.api.queries`), read straight from the
+store named by ``DATABASE_URL``.  Output is a readable table by default and JSON with
+``--json``; export and verify show a progress bar on stderr; ``verify`` exits 1 and names the
+first broken entry when the ledger does not check out.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import click
+from tabulate import tabulate
+
+from github_app.api import containment as actions
+from github_app.api import queries
+from github_app.api.export import ExportCursor
+from github_app.cli.root import settings_or_exit
+from github_app.config import Settings
+from github_app.evidence.params import (
+    MAX_LIMIT,
+    Filters,
+    InvalidParameter,
+    Position,
+    decode_cursor,
+    parse_filters,
+    parse_text,
+)
+from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE, new_seed
+from github_app.ledger.checkpoints import load_or_create_signing_key
+from github_app.ledger.ledger import Ledger, LedgerError
+from github_app.ledger.proof import verify_proof_offline
+from github_app.state.containment import Containment
+from github_app.store.database import Database
+
+SHORT_SHA = 12
+
+
+@dataclass
+class StoreServices:
+    """What the commands need: the store, the ledger and containment state."""
+
+    settings: Settings
+    db: Database
+    ledger: Ledger
+    containment: Containment
+
+
+def open_services() -> StoreServices:
+    """Open (and migrate) the store configured in the environment."""
+    from github_app.services import Services
+
+    settings = settings_or_exit()
+    try:
+        db, ledger = Services.open_store(settings)
+    except (ValueError, OSError) as error:
+        raise click.ClickException(f"cannot open the store: {error}") from None
+    return StoreServices(settings, db, ledger, Containment(db))
+
+
+def cli_actor() -> str:
+    """Who acts from the command line, as recorded in the ledger."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _filters(repo: str | None, since: str | None, until: str | None, agent: str | None) -> Filters:
+    try:
+        return parse_filters(
+            {
+                k: v
+                for k, v in {"repo": repo, "since": since, "until": until, "agent": agent}.items()
+                if v is not None
+            }
+        )
+    except InvalidParameter as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--repo --since --until --agent`` and ``--json`` to a command."""
+    options = [
+        click.option("--repo", help="Only this repository (owner/name)."),
+        click.option("--since", help="Only what occurred at or after this ISO 8601 time."),
+        click.option("--until", help="Only what occurred before this ISO 8601 time."),
+        click.option("--agent", help="Only this agent."),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _all_pages(fetch: Callable[[Position | None], queries.Page]) -> Iterator[dict[str, Any]]:
+    """Every item of a paginated query."""
+    after: Position | None = None
+    while True:
+        page = fetch(after)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        after = decode_cursor(page.next_cursor)
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _short(value: str | None) -> str:
+    return (value or "")[:SHORT_SHA]
+
+
+def _table(rows: list[list[Any]], headers: list[str]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="simple") if rows else "(none)"
+
+
+def _change_table(items: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            i["seq"],
+            i["occurred_at"],
+            i["repo"],
+            i["pr"],
+            i["status"],
+            i["agent"],
+            i["session_id"],
+            i["launched_by"],
+            ",".join(i["approvers"]),
+            i["merged_by"],
+            _short(i["merge_sha"]),
+        ]
+        for i in items
+    ]
+    headers = [
+        "seq",
+        "occurred_at",
+        "repo",
+        "pr",
+        "status",
+        "agent",
+        "session",
+        "launched_by",
+        "approvers",
+        "merged/pushed by",
+        "sha",
+    ]
+    return _table(rows, headers)
+
+
+def _entry_table(items: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            i["seq"],
+            i["occurred_at"],
+            i["kind"],
+            i["repo"],
+            i["pr"],
+            i["actor"],
+            _short(i["head_sha"]),
+        ]
+        for i in items
+    ]
+    return _table(rows, ["seq", "occurred_at", "kind", "repo", "pr", "actor", "head_sha"])
+
+
+@click.group()
+def evidence() -> None:
+    """Query and export the evidence ledger (what the auditor API serves)."""
+
+
+@evidence.command("session")
+@click.argument("session_id")
+@filter_options
+def session_command(session_id: str, repo, since, until, agent, as_json: bool) -> None:
+    """A session's attribution and whole timeline, in order."""
+    services = open_services()
+    filters = _filters(repo, since, until, agent)
+    summary = queries.session_summary(services.ledger, session_id)
+    if summary.entries == 0:
+        raise click.ClickException(f"no ledger entry for session {session_id!r}")
+    attribution = summary.as_dict(revoked=services.containment.is_revoked(session_id))
+    items = list(
+        _all_pages(
+            lambda after: queries.evidence_page(
+                services.ledger, filters, after=after, limit=MAX_LIMIT, session_id=session_id
+            )
+        )
+    )
+    if as_json:
+        _print_json({"session_id": session_id, "attribution": attribution, "items": items})
+        return
+    facts = [
+        [key, ", ".join(map(str, value)) if isinstance(value, list) else value]
+        for key, value in attribution.items()
+        if key not in ("kinds", "pull_requests")
+    ]
+    facts.append(
+        ["pull_requests", ", ".join(f"{p['repo']}#{p['pr']}" for p in attribution["pull_requests"])]
+    )
+    click.echo(tabulate(facts, tablefmt="plain"))
+    click.echo()
+    click.echo(_entry_table(items))
+
+
+@evidence.command("changes")
+@filter_options
+def changes_command(repo, since, until, agent, as_json: bool) -> None:
+    """The change population: every merge and direct push, with its status."""
+    services = open_services()
+    filters = _filters(repo, since, until, agent)
+    items = list(
+        _all_pages(
+            lambda after: queries.changes_page(
+                services.ledger, filters, after=after, limit=MAX_LIMIT
+            )
+        )
+    )
+    if as_json:
+        _print_json(items)
+        return
+    click.echo(_change_table(items))
+    click.echo(f"\n{len(items)} change(s)")
+
+
+@evidence.command("sample")
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(1, MAX_SAMPLE_SIZE),
+    default=DEFAULT_SAMPLE_SIZE,
+    show_default=True,
+    help="Sample size.",
+)
+@click.option("--seed", help="Seed (text); the same seed and population give the same sample.")
+@filter_options
+def sample_command(n: int, seed: str | None, repo, since, until, agent, as_json: bool) -> None:
+    """A reproducible random sample of the change population."""
+    services = open_services()
+    filters = _filters(repo, since, until, agent)
+    try:
+        chosen = parse_text("seed", seed) or new_seed()
+    except InvalidParameter as error:
+        raise click.BadParameter(str(error)) from None
+    drawn = queries.sample(services.ledger, filters, n=n, seed=chosen)
+    body = queries.sample_body(drawn, filters)
+    if as_json:
+        _print_json(body)
+        return
+    click.echo(f"seed {drawn.seed}: {len(drawn.rows)} of {drawn.population_size} change(s)")
+    click.echo(_change_table(body["items"]))
+
+
+@evidence.command("exceptions")
+@filter_options
+def exceptions_command(repo, since, until, agent, as_json: bool) -> None:
+    """Violations, bypasses, unapproved and emergency merges, overdue post-reviews."""
+    services = open_services()
+    filters = _filters(repo, since, until, agent)
+    items = list(
+        _all_pages(
+            lambda after: queries.exceptions_page(
+                services.ledger, filters, after=after, limit=MAX_LIMIT
+            )
+        )
+    )
+    if as_json:
+        _print_json(items)
+        return
+    rows = [
+        [
+            i["seq"],
+            i["type"],
+            i["occurred_at"],
+            i["repo"],
+            i["pr"],
+            i["agent"],
+            i["actor"],
+            i["detail"].get("post_review_due", ""),
+        ]
+        for i in items
+    ]
+    click.echo(
+        _table(
+            rows, ["seq", "type", "occurred_at", "repo", "pr", "agent", "actor", "post-review due"]
+        )
+    )
+    click.echo(f"\n{len(items)} exception(s)")
+
+
+@evidence.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    required=True,
+    help="File to write ('-' for standard output).",
+)
+def export_command(fmt: str, output: str) -> None:
+    """Export the whole ledger with its latest signed checkpoint (the last record)."""
+    services = open_services()
+    cursor = ExportCursor(services.ledger, fmt)
+    if output == "-":
+        _write_export(cursor, sys.stdout, lambda _done: None)
+        return
+    with (
+        open(output, "w", encoding="utf-8", newline="") as handle,
+        click.progressbar(length=cursor.head, label="Exporting", file=sys.stderr) as bar,
+    ):
+        _write_export(cursor, handle, lambda done: bar.update(done - bar.pos))
+    size = cursor.checkpoint.size if cursor.checkpoint else "none"
+    click.echo(
+        f"exported {cursor.exported} entries to {output} (checkpoint size: {size})", err=True
+    )
+
+
+def _write_export(cursor: ExportCursor, handle: TextIO, progress: Callable[[int], None]) -> None:
+    while (chunk := cursor.next_chunk()) is not None:
+        handle.write(chunk)
+        progress(cursor.exported)
+
+
+@evidence.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify_command(as_json: bool) -> None:
+    """Verify every entry against the chain and the signed checkpoints."""
+    services = open_services()
+    head = services.ledger.head()
+    with click.progressbar(
+        length=head.seq if head else 0, label="Verifying", file=sys.stderr
+    ) as bar:
+        report = services.ledger.verify(progress=lambda done: bar.update(done - bar.pos))
+    if as_json:
+        _print_json(report.model_dump(mode="json"))
+    elif report.ok:
+        click.echo(
+            f"OK: {report.entries_checked} entries and "
+            f"{report.checkpoints_checked} checkpoints verified"
+        )
+    else:
+        click.echo(f"FAILED: {report.problem}")
+        if report.first_bad_seq is not None:
+            click.echo(f"first broken entry: {report.first_bad_seq}")
+    if not report.ok:
+        sys.exit(1)
+
+
+@evidence.command("prove")
+@click.argument("seq", type=click.IntRange(1, 2**63 - 1))
+@click.option("--json", "as_json", is_flag=True, help="Print the proof as JSON.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also save the proof (JSON) to this file.",
+)
+def prove_command(seq: int, as_json: bool, output: str | None) -> None:
+    """An inclusion proof of entry SEQ in a signed checkpoint, checkable offline."""
+    services = open_services()
+    try:
+        proof = services.ledger.prove(seq)
+    except LedgerError as error:
+        raise click.ClickException(str(error)) from None
+    document = proof.model_dump(mode="json")
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2, ensure_ascii=False)
+    if as_json:
+        _print_json(document)
+        return
+    ok, reason = verify_proof_offline(document, proof.public_key_pem)
+    click.echo(f"entry {seq} ({proof.entry.kind}) in checkpoint of size {proof.tree_size}")
+    click.echo(f"root {proof.root_hash}, signed by key {proof.checkpoint.key_id}")
+    click.echo(("verifies offline: " if ok else "DOES NOT VERIFY: ") + reason)
+
+
+@evidence.command("public-key")
+@click.option("--json", "as_json", is_flag=True, help="Print key id, PEM and raw hex as JSON.")
+def public_key_command(as_json: bool) -> None:
+    """The public key that signs ledger checkpoints (give it to auditors)."""
+    settings = settings_or_exit()
+    signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+    if as_json:
+        _print_json(
+            {
+                "key_id": signer.key_id,
+                "public_key_pem": signer.public_key_pem(),
+                "public_key_hex": signer.public_key_hex,
+            }
+        )
+        return
+    click.echo(signer.public_key_pem(), nl=False)
+
+
+# --- containment -----------------------------------------------------------------------------
+
+
+def _report(event: actions.ContainmentEvent, as_json: bool, done: str, unchanged: str) -> None:
+    if as_json:
+        _print_json(event.as_dict())
+        return
+    seq = f" (ledger entry {event.entry.seq})" if event.entry else ""
+    click.echo((done if event.changed else unchanged) + seq)
+
+
+@click.command("freeze")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option("--repo", help="owner/name; without it the freeze is org-wide.")
+@click.option("--reason", default="", help="Why (recorded in the ledger).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def freeze_command(state: str, repo: str | None, reason: str, as_json: bool) -> None:
+    """Halt (on) or resume (off) agent changes, org-wide or in one repository."""
+    try:
+        actions.validate_repo(repo)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--repo") from None
+    services = open_services()
+    scope = repo or "every repository"
+    if state == "on":
+        event = actions.freeze(services, repo, reason or "frozen from the CLI", cli_actor())
+        _report(event, as_json, f"frozen: {scope}", f"already frozen: {scope}")
+    else:
+        event = actions.unfreeze(services, repo, cli_actor(), reason)
+        _report(event, as_json, f"unfrozen: {scope}", f"was not frozen: {scope}")
+
+
+@click.group("session")
+def session_group() -> None:
+    """Agent sessions."""
+
+
+@session_group.command("revoke")
+@click.argument("session_id")
+@click.option("--reason", default="", help="Why (recorded in the ledger).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def revoke_command(session_id: str, reason: str, as_json: bool) -> None:
+    """Revoke an agent session: its PRs block and its future commits are flagged."""
+    try:
+        parse_text("session_id", session_id)
+    except InvalidParameter as error:
+        raise click.BadParameter(str(error)) from None
+    services = open_services()
+    event = actions.revoke_session(
+        services, session_id, reason or "revoked from the CLI", cli_actor()
+    )
+    _report(event, as_json, f"revoked session {session_id}", f"already revoked: {session_id}")
+
+
+COMMANDS = (evidence, freeze_command, session_group)

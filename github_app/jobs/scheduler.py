@@ -1,0 +1,105 @@
+"""An asyncio scheduler for the periodic jobs, started and stopped with the server.
+
+Each job runs once at start-up and then every ``interval_seconds`` after the previous run ended
+(runs never overlap).  A failing run is logged and the job carries on; stopping cancels the
+waits and any run in progress.
+
+Wiring (done by the server)::
+
+    scheduler = Scheduler(default_jobs(services))
+    scheduler.start()
+    ...
+    await scheduler.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from github_app.jobs.denials import pull_denials_safely
+from github_app.jobs.installations import for_each_repository
+from github_app.jobs.sweep import sweep_repository
+from github_app.logs import get_logger
+
+if TYPE_CHECKING:
+    from github_app.services import Services
+
+log = get_logger(__name__)
+
+DENIALS_INTERVAL_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A named coroutine run every ``interval_seconds``."""
+
+    name: str
+    interval_seconds: float
+    run: Callable[[], Awaitable[object]]
+
+
+def default_jobs(services: Services) -> list[PeriodicJob]:
+    """The rule-suite import (hourly) and the sweep (``COUNTERSIGN_SWEEP_MINUTES``)."""
+
+    async def denials() -> object:
+        return await for_each_repository(services, pull_denials_safely)
+
+    async def sweep() -> object:
+        return await for_each_repository(services, sweep_repository)
+
+    return [
+        PeriodicJob("pull_denials", DENIALS_INTERVAL_SECONDS, denials),
+        PeriodicJob("sweep", services.settings.countersign_sweep_minutes * 60, sweep),
+    ]
+
+
+async def run_once(job: PeriodicJob) -> bool:
+    """Run a job one time; ``True`` if it finished without an exception."""
+    try:
+        await job.run()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("job_failed", job=job.name)
+        return False
+    log.info("job_finished", job=job.name)
+    return True
+
+
+class Scheduler:
+    """Runs each job in its own task until stopped."""
+
+    def __init__(self, jobs: list[PeriodicJob]) -> None:
+        """Schedule ``jobs``; nothing runs until :meth:`start`."""
+        self.jobs = jobs
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return bool(self._tasks)
+
+    def start(self) -> None:
+        """Start every job now (in the running event loop)."""
+        self._tasks = [
+            asyncio.create_task(self._loop(job), name=f"countersign-job-{job.name}")
+            for job in self.jobs
+        ]
+
+    async def stop(self) -> None:
+        """Cancel every job and wait for the tasks to end."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _loop(self, job: PeriodicJob) -> None:
+        while True:
+            await run_once(job)
+            await asyncio.sleep(job.interval_seconds)

@@ -1,0 +1,255 @@
+"""The database handle: one SQLAlchemy engine for SQLite or PostgreSQL, and its migrations.
+
+``Database.open(url)`` accepts the ``DATABASE_URL`` forms of PRODUCT.md:
+
+* ``sqlite:///path`` – the embedded default.  The parent directory is created; every connection
+  runs in WAL mode with ``synchronous=FULL`` (a commit survives power loss), a busy timeout and
+  foreign keys on.  SQLAlchemy, not the ``sqlite3`` module, emits ``BEGIN`` so that
+  :meth:`Database.write_transaction` can take SQLite's write lock up front (``BEGIN IMMEDIATE``).
+* ``postgresql://…`` (or ``postgres://``) – translated to the psycopg 3 driver, pooled, with
+  pre-ping.  ``schema=`` confines the handle to one schema (created if missing) through the
+  connection's ``search_path``; tests use it to run in parallel on one server.
+
+All code is synchronous; the aiohttp shell calls it through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import URL, Connection, Engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_PG_DRIVERS = {"postgresql", "postgres", "postgresql+psycopg"}
+_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
+_IMMEDIATE = "countersign_begin_immediate"
+
+Dialect = Literal["sqlite", "postgresql"]
+
+
+def normalise_url(url: str) -> URL:
+    """Parse a ``DATABASE_URL`` and pick the driver Countersign uses for it.
+
+    Raises ``ValueError`` for anything else; the message never contains the password.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise ValueError("DATABASE_URL is not a valid database URL") from None
+    if parsed.drivername in _PG_DRIVERS:
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername in _SQLITE_DRIVERS:
+        if (
+            not parsed.database
+            or parsed.database == ":memory:"
+            or parsed.database.startswith("file:")
+        ):
+            raise ValueError("DATABASE_URL must name a SQLite file: sqlite:///path/to/file.db")
+        return parsed.set(drivername="sqlite+pysqlite")
+    shown = parsed.render_as_string(hide_password=True)
+    raise ValueError(f"DATABASE_URL {shown} is not supported: use sqlite:///… or postgresql://…")
+
+
+def validate_schema_name(schema: str) -> str:
+    """Return ``schema`` if it is a plain lower-case identifier, else raise ``ValueError``."""
+    if not _SCHEMA_NAME.match(schema):
+        raise ValueError(f"schema name {schema!r} must match {_SCHEMA_NAME.pattern}")
+    return schema
+
+
+class Database:
+    """A pooled engine plus the few operations every component needs."""
+
+    def __init__(self, engine: Engine, schema: str | None = None) -> None:
+        """Wrap an engine built by :meth:`open` (use that instead of calling this)."""
+        self._engine = engine
+        self._schema = schema
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        schema: str | None = None,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+    ) -> Database:
+        """Open ``url`` (SQLite file or PostgreSQL); ``schema`` is PostgreSQL only."""
+        parsed = normalise_url(url)
+        if parsed.drivername.startswith("sqlite"):
+            if schema is not None:
+                raise ValueError("schema= is only meaningful for PostgreSQL")
+            return cls(_sqlite_engine(parsed, pool_size, max_overflow))
+        if schema is not None:
+            validate_schema_name(schema)
+            if "options" in parsed.query:
+                raise ValueError("give either schema= or an options= query parameter, not both")
+        engine = _postgres_engine(parsed, schema, pool_size, max_overflow)
+        if schema is not None:
+            _create_schema(engine, schema)
+        return cls(engine, schema)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (pooled, thread-safe)."""
+        return self._engine
+
+    @property
+    def dialect(self) -> Dialect:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return "sqlite" if self._engine.dialect.name == "sqlite" else "postgresql"
+
+    @property
+    def schema(self) -> str | None:
+        """The PostgreSQL schema given to :meth:`open`, if any."""
+        return self._schema
+
+    def connect(self) -> Connection:
+        """A pooled connection; use as a context manager.  Reads need nothing more."""
+        return self._engine.connect()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A connection inside a transaction committed on success, rolled back on error."""
+        with self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[Connection]:
+        """Like :meth:`transaction`, but for read-then-write work.
+
+        On SQLite the transaction starts with ``BEGIN IMMEDIATE``: the write lock is taken (or
+        waited for) before the first read, so two writers can never both read stale state and
+        then fail to upgrade.  On PostgreSQL it is an ordinary READ COMMITTED transaction; take
+        an advisory or row lock where the work needs one.
+        """
+        with self._engine.connect() as conn:
+            conn.execution_options(**{_IMMEDIATE: True})
+            with conn.begin():
+                yield conn
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision; safe to run from several replicas.
+
+        The whole upgrade runs in one transaction holding a lock (SQLite's write lock or a
+        per-schema PostgreSQL advisory lock), so concurrent starts wait instead of racing.
+        """
+        config = alembic_config()
+        with self.write_transaction() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtext(:k || current_schema()))"),
+                    {"k": "countersign:migrate:"},
+                )
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at, or None before the first migration."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def ping(self) -> bool:
+        """True when a trivial query succeeds; never raises (for readiness probes)."""
+        try:
+            with self.connect() as conn:
+                return conn.execute(sa.text("SELECT 1")).scalar() == 1
+        except (sa.exc.SQLAlchemyError, OSError):
+            return False
+
+    def drop_schema(self) -> None:
+        """Drop the schema given to :meth:`open` with everything in it (tests), then dispose."""
+        if self._schema is None:
+            raise ValueError("this Database was not opened with schema=")
+        with self._engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self._schema}" CASCADE'))
+        self.dispose()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        """Use as ``with Database.open(url) as db:``; disposes the pool at the end."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Dispose the pool."""
+        self.dispose()
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration pointing at the packaged migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    return config
+
+
+def _sqlite_engine(url: URL, pool_size: int, max_overflow: int) -> Engine:
+    """A SQLite engine with durable, concurrent-friendly settings on every connection."""
+    Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+    sa.event.listen(engine, "connect", _configure_sqlite_connection)
+    sa.event.listen(engine, "begin", _begin_sqlite_transaction)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_conn: Any, _record: object) -> None:
+    """Per-connection pragmas; hand transaction control to SQLAlchemy's ``begin`` event."""
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _begin_sqlite_transaction(conn: Connection) -> None:
+    """Emit BEGIN ourselves: IMMEDIATE for write transactions, DEFERRED otherwise."""
+    immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _postgres_engine(url: URL, schema: str | None, pool_size: int, max_overflow: int) -> Engine:
+    """A pooled psycopg 3 engine, optionally pinned to ``schema`` via ``search_path``."""
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+    if schema is not None:
+        connect_args["options"] = f"-c search_path={schema}"
+    return sa.create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args=connect_args,
+    )
+
+
+def _create_schema(engine: Engine, schema: str) -> None:
+    """Create ``schema`` if it does not exist yet (name already validated)."""
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

@@ -1,0 +1,83 @@
+"""The sweep re-evaluates what webhooks missed; the scheduler runs jobs and survives failures."""
+
+from __future__ import annotations
+
+import asyncio
+
+from github_app.jobs.scheduler import PeriodicJob, Scheduler, default_jobs, run_once
+from github_app.jobs.sweep import decision_is_stale, sweep_repository
+from github_app.rulesets.sync import Repository
+from github_app.state.decisions import PrRecord
+from tests.rulesets.helpers import installation_context
+from tests.support.fake_github import example
+from tests.support.pr_scenario import PullRequestScenario
+
+
+def serve_open_pulls(scenario: PullRequestScenario) -> None:
+    scenario.github.route(
+        "GET", f"/repos/{scenario.repo}/pulls", json=[scenario.payload["pull_request"]]
+    )
+
+
+def serve_check_runs(scenario: PullRequestScenario, count: int):
+    runs = [example("check-run")] * count
+    return scenario.github.route(
+        "GET",
+        f"/repos/{scenario.repo}/commits/{scenario.head_sha}/check-runs",
+        json={"total_count": count, "check_runs": runs},
+    )
+
+
+def test_decision_is_stale_without_record_or_for_an_older_head():
+    assert decision_is_stale(None, "a")
+    assert decision_is_stale(PrRecord(1, 2, "old", "approved", 3), "new")
+    assert not decision_is_stale(PrRecord(1, 2, "new", "approved", 3), "new")
+
+
+async def test_sweep_evaluates_a_pr_whose_webhook_was_missed(app_harness):
+    scenario = PullRequestScenario(app_harness.github)
+    serve_open_pulls(scenario)
+    repo_json = scenario.payload["repository"]
+    ctx = await installation_context(app_harness)
+    repo = Repository(repo_json["full_name"], repo_json["id"])
+
+    assert await sweep_repository(ctx, repo) == 1
+    assert scenario.check_runs.call_count == 1
+    assert "decision" in app_harness.ledger_kinds()
+
+    lookups = serve_check_runs(scenario, 1)
+    assert await sweep_repository(ctx, repo) == 0, "decided on this head, check run present"
+    assert lookups.call_count == 1
+    assert lookups.calls[0].url.params["check_name"] == "countersign"
+
+    serve_check_runs(scenario, 0)
+    assert await sweep_repository(ctx, repo) == 1, "the check run went missing"
+
+
+async def test_run_once_reports_failure_without_raising():
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    assert await run_once(PeriodicJob("broken", 60, broken)) is False
+
+
+async def test_scheduler_runs_jobs_at_start_and_stops_cleanly():
+    ran = asyncio.Event()
+
+    async def job() -> None:
+        ran.set()
+
+    scheduler = Scheduler([PeriodicJob("probe", 3600, job)])
+    scheduler.start()
+    assert scheduler.running
+    await asyncio.wait_for(ran.wait(), timeout=5)
+    await scheduler.stop()
+    assert not scheduler.running
+
+
+async def test_default_jobs_are_the_denials_and_the_sweep(app_harness):
+    jobs = default_jobs(app_harness.services)
+    assert [(j.name, j.interval_seconds) for j in jobs] == [
+        ("pull_denials", 3600.0),
+        ("sweep", app_harness.services.settings.countersign_sweep_minutes * 60),
+    ]
