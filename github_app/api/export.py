@@ -23,11 +23,7 @@ CHECKPOINT_HEADER = "X-Countersign-Checkpoint"
 def head_seq(ledger: Any) -> int:
     """The sequence number of the newest entry (0 for an empty ledger)."""
     head = ledger.head()
-    if head is None:
-        return 0
-    if isinstance(head, tuple):
-        return int(head[0])
-    return int(getattr(head, "seq", getattr(head, "size", 0)))
+    return 0 if head is None else head.seq
 
 
 class ExportCursor:

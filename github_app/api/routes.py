@@ -33,7 +33,9 @@ from github_app.api.export import CHECKPOINT_HEADER, ExportCursor
 from github_app.api.openapi import API_PREFIX, REPO_PATTERN, openapi_document
 from github_app.evidence.exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.params import (
+    Filters,
     InvalidParameter,
+    Position,
     decode_cursor,
     parse_filters,
     parse_int,
@@ -236,7 +238,7 @@ async def post_revoke(request: web.Request) -> web.Response:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _list_params(request: web.Request) -> tuple[Any, Any, int]:
+def _list_params(request: web.Request) -> tuple[Filters, Position | None, int]:
     """Filters, cursor position and page size of a list request."""
     return (
         parse_filters(request.query),
@@ -307,15 +309,15 @@ async def _run_hook(hook: ContainmentHook, event: containment.ContainmentEvent) 
 def add_api_routes(app: web.Application) -> None:
     """Mount the auditor and admin API at ``/api/v1`` on ``app``."""
     api = web.Application(middlewares=[api_middleware])
-    api.router.add_get("/openapi.json", get_openapi)
-    api.router.add_get("/sessions/{session_id}", get_session)
+    api.router.add_get("/openapi.json", get_openapi, allow_head=False)
+    api.router.add_get("/sessions/{session_id}", get_session, allow_head=False)
     api.router.add_post("/sessions/{session_id}/revoke", post_revoke)
-    api.router.add_get("/changes", list_changes)
-    api.router.add_get("/changes/sample", sample_changes)
-    api.router.add_get("/exceptions", list_exceptions)
-    api.router.add_get("/evidence", list_evidence)
-    api.router.add_get("/export", export_ledger)
-    api.router.add_get("/ledger/verify", verify_ledger)
+    api.router.add_get("/changes", list_changes, allow_head=False)
+    api.router.add_get("/changes/sample", sample_changes, allow_head=False)
+    api.router.add_get("/exceptions", list_exceptions, allow_head=False)
+    api.router.add_get("/evidence", list_evidence, allow_head=False)
+    api.router.add_get("/export", export_ledger, allow_head=False)
+    api.router.add_get("/ledger/verify", verify_ledger, allow_head=False)
     api.router.add_post("/freeze", post_freeze)
     api.router.add_delete("/freeze", delete_freeze)
     app.add_subapp(API_PREFIX, api)

@@ -118,6 +118,11 @@ def _short(value: str | None) -> str:
     return (value or "")[:SHORT_SHA]
 
 
+def _when(value: str | None) -> str:
+    """An RFC 3339 timestamp to the second, for tables (JSON output keeps microseconds)."""
+    return f"{value[:19]}Z" if value else ""
+
+
 def _table(rows: list[list[Any]], headers: list[str]) -> str:
     return tabulate(rows, headers=headers, tablefmt="simple") if rows else "(none)"
 
@@ -126,7 +131,7 @@ def _change_table(items: list[dict[str, Any]]) -> str:
     rows = [
         [
             i["seq"],
-            i["occurred_at"],
+            _when(i["occurred_at"]),
             i["repo"],
             i["pr"],
             i["status"],
@@ -159,8 +164,9 @@ def _entry_table(items: list[dict[str, Any]]) -> str:
     rows = [
         [
             i["seq"],
-            i["occurred_at"],
+            _when(i["occurred_at"]),
             i["kind"],
+            i["data"].get("state", ""),
             i["repo"],
             i["pr"],
             i["actor"],
@@ -168,7 +174,8 @@ def _entry_table(items: list[dict[str, Any]]) -> str:
         ]
         for i in items
     ]
-    return _table(rows, ["seq", "occurred_at", "kind", "repo", "pr", "actor", "head_sha"])
+    headers = ["seq", "occurred_at", "kind", "state", "repo", "pr", "actor", "head_sha"]
+    return _table(rows, headers)
 
 
 @click.group()
@@ -278,12 +285,12 @@ def exceptions_command(repo, since, until, agent, as_json: bool) -> None:
         [
             i["seq"],
             i["type"],
-            i["occurred_at"],
+            _when(i["occurred_at"]),
             i["repo"],
             i["pr"],
             i["agent"],
             i["actor"],
-            i["detail"].get("post_review_due", ""),
+            _when(i["detail"].get("post_review_due")),
         ]
         for i in items
     ]

@@ -28,8 +28,9 @@ from pydantic import (
 
 from github_app.core.models import Account, Strength
 from github_app.core.trailers import GENERIC_TRAILER_KEYS, github_noreply
+from github_app.paths import policies_dir
 
-DEFAULT_CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "policies" / "agents.yml"
+DEFAULT_CATALOGUE_PATH = policies_dir() / "agents.yml"
 UNKNOWN_AGENT = "unknown-agent"
 SUPPORTED_VERSIONS = frozenset({1})
 

@@ -8,6 +8,7 @@ freeze, the sweep) goes through :func:`reevaluate`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from github_app.actions.check_run import check_run_body, publish_check_run
 from github_app.actions.evidence import new_entry, record
 from github_app.core.catalogue import Catalogue
 from github_app.core.detection import detect
-from github_app.core.models import Attribution, PullRequest
+from github_app.core.models import Attribution, PullRequest, Signal
 from github_app.handlers.context import HandlerContext
 from github_app.handlers.facts import (
     PullRequestFacts,
@@ -36,6 +37,18 @@ def agent_logins(catalogue: Catalogue) -> frozenset[str]:
     return frozenset(
         login.lower() for agent in catalogue.agents for login in agent.identities.logins
     )
+
+
+def summarise_signals(signals: Iterable[Signal], limit: int = 50) -> list[dict]:
+    """Signals grouped by what was seen (a 250-commit PR repeats the same marker 250 times)."""
+    groups: dict[tuple, dict] = {}
+    for signal in signals:
+        key = (signal.agent, signal.kind, int(signal.strength), signal.detail)
+        if key not in groups:
+            groups[key] = {**signal.model_dump(mode="json"), "count": 0}
+        groups[key]["count"] += 1
+    ordered = sorted(groups.values(), key=lambda group: (-group["strength"], -group["count"]))
+    return ordered[:limit]
 
 
 @dataclass(frozen=True)
@@ -110,7 +123,7 @@ def _state_entries(
                 "agent_change_detected",
                 actor=pr.author.login,
                 data={
-                    "signals": [s.model_dump(mode="json") for s in attribution.signals],
+                    "signals": summarise_signals(attribution.signals),
                     "commits": [c.sha for c in ev.facts.commits],
                     "title": pr.title,
                     "head_ref": pr.head_ref,

@@ -1,12 +1,8 @@
-"""Properties of detection over generated commits (needs hypothesis, which is optional)."""
+"""Properties of detection over generated commits (hypothesis)."""
 
 from __future__ import annotations
 
-import pytest
-
-hypothesis = pytest.importorskip("hypothesis")
-
-from builders import (  # noqa: E402
+from builders import (
     ALICE_NOREPLY,
     CLAUDE_COAUTHOR,
     COPILOT_AGENT,
@@ -16,12 +12,12 @@ from builders import (  # noqa: E402
     message,
     pull_request,
 )
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from github_app.core.catalogue import default_catalogue  # noqa: E402
-from github_app.core.detection import detect  # noqa: E402
-from github_app.core.models import Strength  # noqa: E402
+from github_app.core.catalogue import default_catalogue
+from github_app.core.detection import detect
+from github_app.core.models import Strength
 
 CATALOGUE = default_catalogue()
 

@@ -19,6 +19,7 @@ from github_app.ledger import (
 )
 from github_app.ledger import ledger as ledger_module
 from github_app.ledger.entry import canonical_json
+from github_app.ledger.verification import ROW_FIELDS, ChainVerifier
 from github_app.store import Database
 from github_app.store.tables import ledger_checkpoints, ledger_entries
 from tests.ledger.helpers import START, make_entry
@@ -304,3 +305,15 @@ def test_no_checkpoint_is_signed_on_top_of_a_tampered_one(
     )
     with pytest.raises(LedgerIntegrityError, match="Merkle root differs"):
         tamperable.checkpoint()
+
+
+def test_a_value_of_the_wrong_type_counts_as_an_alteration() -> None:
+    # SQLite stores whatever it is given: text where the ledger only ever wrote a number.
+    entry = LedgerEntry.seal(
+        make_entry(1), seq=1, id=str(uuid.uuid4()), recorded_at=START, prev_hash="0" * 64
+    )
+    row = [*entry.canonical_values(), entry.hash]
+    row[ROW_FIELDS.index("pr")] = "eleven"
+    verifier = ChainVerifier([], {})
+    assert not verifier.feed([row])
+    assert verifier.problem == "entry 1 was altered (hash mismatch)"
