@@ -15,6 +15,7 @@ from github_app.core.catalogue import Catalogue, load_catalogue
 from github_app.github.client import GitHubClient
 from github_app.handlers import checks, installation, pull_request, push, reviews, rulesets
 from github_app.handlers.context import HandlerContext
+from github_app.jobs.containment import ContainmentWatch
 from github_app.jobs.scheduler import Scheduler, default_jobs
 from github_app.ledger.checkpoints import load_or_create_signing_key
 from github_app.ledger.ledger import Ledger
@@ -57,12 +58,14 @@ class Services:
     github: GitHubClient | None
     worker: Worker = field(init=False)
     scheduler: Scheduler = field(init=False)
+    containment_watch: ContainmentWatch = field(init=False)
     _catalogues: dict[str, Catalogue] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.worker = Worker(
             self.inbox, self.process, concurrency=self.settings.countersign_worker_concurrency
         )
+        self.containment_watch = ContainmentWatch(self)
         self.scheduler = Scheduler(default_jobs(self))
 
     @classmethod
@@ -89,7 +92,7 @@ class Services:
                 private_key=settings.private_key_pem(),
                 base_url=settings.github_api_url,
             )
-        return cls(
+        services = cls(
             settings=settings,
             db=db,
             ledger=ledger,
@@ -100,6 +103,8 @@ class Services:
             catalogue=load_catalogue(),
             github=github,
         )
+        await services.containment_watch.prime()
+        return services
 
     def start_background(self) -> None:
         """Start the inbox worker and the periodic jobs (sweep, rule-suite import)."""

@@ -44,10 +44,13 @@ def serve() -> None:
 
 def register_commands() -> None:
     """Attach the command families (imported here to keep ``--help`` fast and cycles away)."""
-    from github_app.cli import policy_commands, ruleset_commands
+    from github_app.cli import evidence_commands, policy_commands, ruleset_commands, token_commands
 
     main.add_command(policy_commands.policy)
     main.add_command(ruleset_commands.rulesets)
+    main.add_command(token_commands.token)
+    for command in evidence_commands.COMMANDS:
+        main.add_command(command)
 
 
 register_commands()

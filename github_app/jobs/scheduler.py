@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from github_app.jobs.containment import POLL_SECONDS as CONTAINMENT_POLL_SECONDS
 from github_app.jobs.denials import pull_denials_safely
 from github_app.jobs.installations import for_each_repository
 from github_app.jobs.sweep import sweep_repository
@@ -43,7 +44,7 @@ class PeriodicJob:
 
 
 def default_jobs(services: Services) -> list[PeriodicJob]:
-    """The rule-suite import (hourly) and the sweep (``COUNTERSIGN_SWEEP_MINUTES``)."""
+    """Containment watch (5 s), rule-suite import (hourly), sweep (COUNTERSIGN_SWEEP_MINUTES)."""
 
     async def denials() -> object:
         return await for_each_repository(services, pull_denials_safely)
@@ -52,6 +53,7 @@ def default_jobs(services: Services) -> list[PeriodicJob]:
         return await for_each_repository(services, sweep_repository)
 
     return [
+        PeriodicJob("containment", CONTAINMENT_POLL_SECONDS, services.containment_watch.check),
         PeriodicJob("pull_denials", DENIALS_INTERVAL_SECONDS, denials),
         PeriodicJob("sweep", services.settings.countersign_sweep_minutes * 60, sweep),
     ]

@@ -45,13 +45,13 @@ async def needs_reevaluation(ctx: HandlerContext, pr: PullRequest) -> bool:
     return decision_is_stale(record, pr.head_sha) or not await has_check_run(ctx, pr)
 
 
-async def sweep_repository(ctx: HandlerContext, repo: Repository) -> int:
-    """Re-evaluate the repository's open PRs that need it; returns how many were."""
+async def sweep_repository(ctx: HandlerContext, repo: Repository, *, force: bool = False) -> int:
+    """Re-evaluate the repository's open PRs that need it (all of them with ``force``)."""
     count = 0
     async for item in ctx.gh.getiter(f"/repos/{repo.full_name}/pulls?state=open&per_page=100"):
         pr = parse.pull_request(item, item["base"]["repo"])
         try:
-            if await needs_reevaluation(ctx, pr):
+            if force or await needs_reevaluation(ctx, pr):
                 await reevaluate(ctx, pr, parse_time(item.get("updated_at")))
                 count += 1
         except GitHubException as error:

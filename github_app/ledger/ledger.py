@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ from github_app.store.tables import ledger_checkpoints, ledger_entries
 
 READ_BATCH = 1000
 VERIFY_BATCH = 10_000
+_ROW_SEQ = ROW_FIELDS.index("seq")
 _LOCK_SQL = sa.text(
     "SELECT pg_advisory_xact_lock(hashtext('countersign:ledger:' || current_schema()))"
 )
@@ -206,14 +208,15 @@ class Ledger:
         with self._db.connect() as conn:
             head = _head(conn)
             latest = _latest_stored_checkpoint(conn)
-            first_recorded = conn.execute(
-                sa.select(ledger_entries.c.recorded_at).where(ledger_entries.c.seq == 1)
-            ).scalar()
+            if latest is not None:
+                since = latest.checkpoint.created_at
+            else:  # never checkpointed: count the interval from the first entry
+                first = sa.select(ledger_entries.c.recorded_at).where(ledger_entries.c.seq == 1)
+                since = conn.execute(first).scalar()
         covered = latest.checkpoint.size if latest is not None else 0
         head_seq = head[0] if head is not None else 0
         if head_seq <= covered:
             return None
-        since = latest.checkpoint.created_at if latest is not None else first_recorded
         overdue = since is None or self._clock() - since >= self._interval
         if head_seq - covered >= self._every or overdue:
             return self.checkpoint()
@@ -361,18 +364,31 @@ class Ledger:
         return verifier.report()
 
     def _row_batches(self, after: int, upto: int, size: int) -> Iterator[list[Any]]:
-        """Raw verification rows (``ROW_FIELDS`` order) for ``after < seq <= upto``."""
+        """Raw verification rows (``ROW_FIELDS`` order) for ``after < seq <= upto``.
+
+        The next batch is fetched in a helper thread while the caller hashes the current one:
+        the drivers release the GIL while the database works, so reading and hashing overlap.
+        """
         query = sa.text(
             f"SELECT {_verify_select_list(self._db.dialect)} FROM ledger_entries "
             "WHERE seq > :after AND seq <= :upto ORDER BY seq LIMIT :size"
         )
-        while after < upto:
+
+        def fetch(start: int) -> list[Any]:
             with self._db.connect() as conn:
-                rows = conn.execute(query, {"after": after, "upto": upto, "size": size}).all()
-            if not rows:
-                return
-            yield rows
-            after = rows[-1][ROW_FIELDS.index("seq")]
+                return list(conn.execute(query, {"after": start, "upto": upto, "size": size}))
+
+        if after >= upto:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-read") as reader:
+            pending: Future[list[Any]] | None = reader.submit(fetch, after)
+            while pending is not None:
+                rows = pending.result()
+                if not rows:
+                    return
+                last = rows[-1][_ROW_SEQ]
+                pending = reader.submit(fetch, last) if last < upto else None
+                yield rows
 
     def _hashes(self, after: int, upto: int) -> Iterator[str]:
         """Stored entry hashes for ``after < seq <= upto`` in order, streamed."""

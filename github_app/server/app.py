@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from github_app.api.routes import ON_CONTAINMENT_CHANGE, add_api_routes
 from github_app.config import Settings
 from github_app.github.client import GitHubClient
 from github_app.server.health import healthz, metrics, readyz
@@ -22,6 +23,13 @@ def create_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/", index)
+    add_api_routes(app)
+
+    async def reevaluate_after_containment(_event: object) -> None:
+        # The watch compares the whole containment state, so what changed does not matter.
+        await app["services"].containment_watch.check()
+
+    app[ON_CONTAINMENT_CHANGE] = reevaluate_after_containment
 
     async def lifecycle(app: web.Application):
         services = await Services.start(settings, github=github)

@@ -211,3 +211,22 @@ async def test_ledger_verify_reports_ok(api, seeded, tokens: Tokens) -> None:
     assert body["entries_checked"] == TOTAL
     assert body["checkpoints_checked"] == 1
     assert body["first_bad_seq"] is None
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/sessions/a%00b"),
+        ("GET", "/api/v1/changes/sample?seed=a%00b"),
+        ("GET", "/api/v1/evidence?agent=a%00b"),
+        ("GET", "/api/v1/exceptions?repo=a%01b"),
+        ("GET", "/api/v1/evidence?kind=merge%00"),
+        ("DELETE", "/api/v1/freeze?repo=a%00/b"),
+        ("POST", "/api/v1/sessions/a%00b/revoke"),
+    ],
+)
+async def test_nul_and_control_characters_are_400_on_every_backend(
+    api, tokens: Tokens, method: str, path: str
+) -> None:
+    response = await api.request(method, path, json={"reason": "x"}, headers=tokens.admin)
+    assert response.status == 400, await response.text()

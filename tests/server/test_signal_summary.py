@@ -5,11 +5,23 @@ from github_app.handlers.pipeline import summarise_signals
 
 
 def test_repeated_markers_are_grouped_strongest_first():
-    trailer = Signal(agent="claude-code", kind="coauthor_trailer", strength=Strength.TRAILER,
-                     source="commit a", detail="Claude")
-    branch = Signal(agent="claude-code", kind="branch_prefix", strength=Strength.BRANCH_PREFIX,
-                    source="branch", detail="claude/")
+    trailer = Signal(
+        agent="claude-code",
+        kind="coauthor_trailer",
+        strength=Strength.TRAILER,
+        source="commit a",
+        detail="Claude",
+    )
+    branch = Signal(
+        agent="claude-code",
+        kind="branch_prefix",
+        strength=Strength.BRANCH_PREFIX,
+        source="branch",
+        detail="claude/",
+    )
     signals = [branch] + [trailer.model_copy(update={"source": f"commit {i}"}) for i in range(250)]
     summary = summarise_signals(signals)
     assert [(row["kind"], row["count"]) for row in summary] == [
-        ("coauthor_trailer", 250), ("branch_prefix", 1)]
+        ("coauthor_trailer", 250),
+        ("branch_prefix", 1),
+    ]

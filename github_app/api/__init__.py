@@ -1,0 +1,5 @@
+"""The auditor and admin API under ``/api/v1`` (PRODUCT.md "Auditor and admin API").
+
+Mount it with :func:`github_app.api.routes.add_api_routes`; the OpenAPI document it serves is
+built by :func:`github_app.api.openapi.openapi_document`.
+"""

@@ -1,0 +1,72 @@
+"""Containment takes effect within seconds: re-evaluate every open PR when it changes.
+
+A freeze, an unfreeze or a session revocation can come from the API (this process) or the CLI
+or another replica (the shared database).  A cheap fingerprint of the containment tables is
+polled every few seconds; when it changes, every open pull request of every installation is
+re-evaluated, so open agent PRs block (or unblock) without waiting for their next event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from github_app.jobs.installations import for_each_repository
+from github_app.jobs.sweep import sweep_repository
+from github_app.logs import get_logger
+from github_app.store import tables
+from github_app.store.database import Database
+
+if TYPE_CHECKING:
+    from github_app.services import Services
+
+log = get_logger(__name__)
+
+POLL_SECONDS = 5.0
+
+Fingerprint = tuple[int, int, int]
+
+
+def containment_fingerprint(db: Database) -> Fingerprint:
+    """Freezes started, freezes lifted, sessions revoked: any change means re-evaluate."""
+    freezes, revoked = tables.freezes, tables.revoked_sessions
+    query = sa.select(
+        sa.select(sa.func.count()).select_from(freezes).scalar_subquery(),
+        sa.select(sa.func.count())
+        .select_from(freezes)
+        .where(freezes.c.lifted_at.is_not(None))
+        .scalar_subquery(),
+        sa.select(sa.func.count()).select_from(revoked).scalar_subquery(),
+    )
+    with db.connect() as conn:
+        started, lifted, revocations = conn.execute(query).one()
+    return int(started), int(lifted), int(revocations)
+
+
+class ContainmentWatch:
+    """Remembers the last fingerprint and re-evaluates open PRs when it moves."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._seen: Fingerprint | None = None
+        self._lock = asyncio.Lock()
+
+    async def prime(self) -> None:
+        """Take the current state as the baseline (at start-up)."""
+        self._seen = await asyncio.to_thread(containment_fingerprint, self._services.db)
+
+    async def check(self) -> int:
+        """Re-evaluate every open PR if containment changed; returns how many were."""
+        async with self._lock:
+            current = await asyncio.to_thread(containment_fingerprint, self._services.db)
+            previous, self._seen = self._seen, current
+            if previous is None or previous == current:
+                return 0
+            log.info("containment_changed", fingerprint=current)
+            counts = await for_each_repository(
+                self._services, partial(sweep_repository, force=True)
+            )
+            return sum(counts)
