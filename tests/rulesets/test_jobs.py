@@ -75,9 +75,10 @@ async def test_scheduler_runs_jobs_at_start_and_stops_cleanly():
     assert not scheduler.running
 
 
-async def test_default_jobs_are_the_denials_and_the_sweep(app_harness):
+async def test_default_jobs_are_containment_denials_and_the_sweep(app_harness):
     jobs = default_jobs(app_harness.services)
     assert [(j.name, j.interval_seconds) for j in jobs] == [
+        ("containment", 5.0),
         ("pull_denials", 3600.0),
         ("sweep", app_harness.services.settings.countersign_sweep_minutes * 60),
     ]
