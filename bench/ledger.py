@@ -272,6 +272,20 @@ def in_child(task: str, url: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def describe_durability(db: Database) -> str:
+    """The settings that decide what a commit costs, as the server reports them."""
+    with db.connect() as conn:
+        if db.dialect == "sqlite":
+            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            sync = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(
+                conn.exec_driver_sql("PRAGMA synchronous").scalar(), "?"
+            )
+            return f"journal_mode={mode}, synchronous={sync}"
+        fsync = conn.exec_driver_sql("SHOW fsync").scalar()
+        commit = conn.exec_driver_sql("SHOW synchronous_commit").scalar()
+        return f"fsync={fsync}, synchronous_commit={commit}"
+
+
 def open_backend(backend: str, args: argparse.Namespace, workdir: Path) -> tuple[Database, str]:
     """A fresh database for ``backend`` and the URL a child process can reopen it with."""
     if backend == "sqlite":
@@ -298,6 +312,7 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[l
         latencies = measure_queries(ledger, shape, args.queries)
         verify = in_child("verify", url)
         export = in_child("export", url)
+        durability = describe_durability(db)
     finally:
         if backend == "postgresql" and not args.keep:
             db.drop_schema()
@@ -306,6 +321,7 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[l
     single_ratio = appends["single_ledger"] / appends["single_plain"]
     batched_ratio = appends["batched_ledger"] / appends["batched_plain"]
     return [
+        [backend, "durability (same for ledger and plain INSERTs)", durability],
         [
             backend,
             f"build (append_many ×{args.batch} + checkpoint)",

@@ -28,6 +28,7 @@ from aiohttp import web
 
 from github_app.evidence.params import InvalidParameter
 from github_app.logs import get_logger
+from github_app.server.keys import SERVICES
 from github_app.store.database import Database
 from github_app.store.tables import access_log
 from github_app.tokens import ApiToken, Role, TokenStore
@@ -75,7 +76,7 @@ def json_error(status: int, message: str, **headers: str) -> web.Response:
 
 def services_of(request: web.Request) -> Any:
     """The shared services (``.db``, ``.ledger``, ``.containment``, ``.settings``)."""
-    return request.config_dict["services"]
+    return request.config_dict[SERVICES]
 
 
 def token_of(request: web.Request) -> ApiToken:

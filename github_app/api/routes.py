@@ -2,7 +2,7 @@
 
 :func:`add_api_routes` mounts a sub-application at ``/api/v1`` whose middleware
 (:mod:`github_app.api.auth`) authenticates, authorises and logs every call.  Handlers find the
-shared services (``.db``, ``.ledger``, ``.containment``, ``.settings``) as ``app["services"]``
+shared services (``.db``, ``.ledger``, ``.containment``, ``.settings``) as ``app[SERVICES]``
 on the parent application and run every database call in a worker thread.
 
 After a freeze, unfreeze or revocation the optional hook ``app[ON_CONTAINMENT_CHANGE]`` (an
@@ -153,7 +153,8 @@ async def export_ledger(request: web.Request) -> web.StreamResponse:
         # Headers are gone: the client sees a body without the trailing checkpoint record.
         log.exception("export_failed", exported=cursor.exported, head=cursor.head)
         return response
-    await response.write_eof()
+    # No write_eof here: aiohttp ends the body after the middleware has written the access-log
+    # row, so a caller never holds a complete export whose reading was not logged.
     return response
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Literal, get_args
 
@@ -71,6 +71,9 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "session_derived",
     "session_id",
 )
+_DATA = CANONICAL_FIELDS.index("data")
+_OCCURRED_AT = CANONICAL_FIELDS.index("occurred_at")
+_RECORDED_AT = CANONICAL_FIELDS.index("recorded_at")
 _json_text = json.encoder.c_encode_basestring or json.encoder.py_encode_basestring
 
 
@@ -250,19 +253,18 @@ class LedgerEntry(_EntryFields):
         cls, new: NewEntry, *, seq: int, id: str, recorded_at: datetime, prev_hash: str
     ) -> LedgerEntry:
         """Complete ``new`` with its ledger position and compute its hash."""
-        fields = new.model_dump() | {
+        fields = new.__dict__ | {
             "seq": seq,
             "id": id,
             "recorded_at": recorded_at.astimezone(UTC),
             "prev_hash": prev_hash,
         }
-        values = canonical_values(fields)
         # Every field comes from a validated NewEntry or from the ledger itself.
-        return cls.model_construct(**fields, hash=hash_canonical(values))
+        return cls.model_construct(**fields, hash=hash_canonical(canonical_values(fields)))
 
-    def canonical_values(self) -> tuple[Any, ...]:
+    def canonical_values(self) -> list[Any]:
         """Field values in ``CANONICAL_FIELDS`` order, ready for :func:`encode_canonical`."""
-        return canonical_values(self.model_dump())
+        return canonical_values(self.__dict__)
 
     def canonical_bytes(self) -> bytes:
         """The canonical encoding this entry's hash covers."""
@@ -273,13 +275,13 @@ class LedgerEntry(_EntryFields):
         return hash_canonical(self.canonical_values())
 
 
-def canonical_values(fields: dict[str, Any]) -> tuple[Any, ...]:
+def canonical_values(fields: Mapping[str, Any]) -> list[Any]:
     """Turn a field mapping (datetimes, ``data`` dict) into ``encode_canonical`` input."""
-    converted = dict(fields)
-    converted["occurred_at"] = _as_rfc3339(fields["occurred_at"])
-    converted["recorded_at"] = _as_rfc3339(fields["recorded_at"])
-    converted["data"] = canonical_json(fields.get("data") or {})
-    return tuple(converted.get(name) for name in CANONICAL_FIELDS)
+    values = list(map(fields.get, CANONICAL_FIELDS))
+    values[_DATA] = canonical_json(values[_DATA] or {})
+    values[_OCCURRED_AT] = _as_rfc3339(values[_OCCURRED_AT])
+    values[_RECORDED_AT] = _as_rfc3339(values[_RECORDED_AT])
+    return values
 
 
 def _as_rfc3339(value: datetime | str) -> str:

@@ -8,6 +8,7 @@ from github_app.api.routes import ON_CONTAINMENT_CHANGE, add_api_routes
 from github_app.config import Settings
 from github_app.github.client import GitHubClient
 from github_app.server.health import healthz, metrics, readyz
+from github_app.server.keys import SERVICES
 from github_app.server.pages import index
 from github_app.services import Services
 from github_app.webhooks.receiver import receive_webhook
@@ -27,13 +28,13 @@ def create_app(
 
     async def reevaluate_after_containment(_event: object) -> None:
         # The watch compares the whole containment state, so what changed does not matter.
-        await app["services"].containment_watch.check()
+        await app[SERVICES].containment_watch.check()
 
     app[ON_CONTAINMENT_CHANGE] = reevaluate_after_containment
 
     async def lifecycle(app: web.Application):
         services = await Services.start(settings, github=github)
-        app["services"] = services
+        app[SERVICES] = services
         if start_worker:
             services.start_background()
         yield

@@ -8,6 +8,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from github_app.metrics import REGISTRY
+from github_app.server.keys import SERVICES
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -17,7 +18,7 @@ async def healthz(_request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     """Readiness: the store answers and GitHub credentials are loaded."""
-    services = request.app["services"]
+    services = request.app[SERVICES]
     checks = {
         "store": await asyncio.to_thread(services.db.ping),
         "github_credentials": services.github is not None,

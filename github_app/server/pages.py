@@ -7,6 +7,8 @@ import html
 
 from aiohttp import web
 
+from github_app.server.keys import SERVICES
+
 
 def page(title: str, body: str, status: int = 200) -> web.Response:
     """A minimal HTML page."""
@@ -24,7 +26,7 @@ async def index(request: web.Request) -> web.Response:
     """Setup page (or its callback) in setup mode, otherwise a short status page."""
     from github_app.server import setup
 
-    services = request.app["services"]
+    services = request.app[SERVICES]
     if services.settings.setup_mode:
         if "code" in request.query:
             return await setup.complete_setup(request)

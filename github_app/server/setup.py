@@ -21,6 +21,7 @@ from gidgethub import BadRequest
 from gidgethub.httpx import GitHubAPI
 
 from github_app.paths import manifest_path
+from github_app.server.keys import SERVICES
 from github_app.server.pages import page
 
 _STATES: set[str] = set()  # one-time anti-CSRF values handed out with the form
@@ -44,7 +45,7 @@ def app_manifest(base_url: str) -> dict:
 
 def setup_form(request: web.Request) -> web.Response:
     """The setup page: what is missing, and a button to register the App."""
-    settings = request.app["services"].settings
+    settings = request.app[SERVICES].settings
     base_url = settings.countersign_public_url or f"{request.scheme}://{request.host}"
     state = secrets.token_urlsafe(24)
     _STATES.add(state)
@@ -92,7 +93,7 @@ def save_credentials(app: dict, directory: Path) -> Path:
 
 async def complete_setup(request: web.Request) -> web.Response:
     """Exchange GitHub's one-time code for the App's credentials and save them."""
-    settings = request.app["services"].settings
+    settings = request.app[SERVICES].settings
     state = request.query.get("state", "")
     if state not in _STATES:
         return page(

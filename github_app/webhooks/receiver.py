@@ -15,6 +15,7 @@ from gidgethub import ValidationFailure, sansio
 
 from github_app.logs import get_logger
 from github_app.metrics import WEBHOOKS_RECEIVED
+from github_app.server.keys import SERVICES
 from github_app.webhooks.events import HANDLED_EVENTS
 
 log = get_logger(__name__)
@@ -49,7 +50,7 @@ def _parse_object(body: bytes) -> dict | None:
 
 async def receive_webhook(request: web.Request) -> web.Response:
     """Handle one GitHub delivery."""
-    services = request.app["services"]
+    services = request.app[SERVICES]
     if services.settings.setup_mode:
         return _problem(503, "Countersign is in setup mode: GITHUB_APP_ID is not configured")
     event = request.headers.get("X-GitHub-Event", "")

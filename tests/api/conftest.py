@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestClient
 from github_app.api.routes import add_api_routes
 from github_app.config import Settings
 from github_app.ledger import Ledger, load_or_create_signing_key
+from github_app.server.keys import SERVICES
 from github_app.state.containment import Containment
 from github_app.store import Database
 from github_app.tokens import TokenStore
@@ -79,7 +80,7 @@ def build_app(services: ApiServices) -> web.Application:
     app = web.Application()
     with warnings.catch_warnings():  # the App keys its services by name, as done here
         warnings.simplefilter("ignore", web.NotAppKeyWarning)
-        app["services"] = services
+        app[SERVICES] = services
     add_api_routes(app)
     return app
 

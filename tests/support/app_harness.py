@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient
 from github_app.config import Settings
 from github_app.github.client import GitHubClient, RetryPolicy
 from github_app.server.app import create_app
+from github_app.server.keys import SERVICES
 from github_app.services import Services
 from tests.support.fake_github import FAKE_APP_ID, FakeGitHub, no_sleep
 from tests.support.webhooks import signed_headers
@@ -94,4 +95,4 @@ async def app_harness(
     )
     app = create_app(settings, start_worker=False, github=client)
     test_client = await aiohttp_client(app)
-    yield AppHarness(test_client, app["services"], github)
+    yield AppHarness(test_client, app[SERVICES], github)
