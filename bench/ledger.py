@@ -5,9 +5,10 @@
 Builds a ledger of ``--entries`` realistic entries with ``append_many`` in batches (signing a
 checkpoint after each batch, as a busy App would), then measures on that ledger:
 
-* single-append rate, as a ratio to plain INSERTs of the same rows into a copy of the table
-  with the same columns and indexes but no ledger logic, with the same durability: **one commit
-  per row for both** (SQLite ``synchronous=FULL`` in WAL mode; PostgreSQL default fsync);
+* single-append rate, as a ratio to plain INSERTs of the same rows (sealed beforehand) into a
+  same-sized copy of the table — same rows, columns and indexes, no triggers, no ledger logic —
+  with the same durability: **one commit per row for both** (SQLite ``synchronous=FULL`` in WAL
+  mode; PostgreSQL with fsync and synchronous_commit as the server has them, printed);
 * batched-append rate, likewise against plain INSERTs in **batches of equal size**;
 * session timeline p50/p99 (every entry of one session, by ``session_id``);
 * change-population page p50/p99 (100 ``merge``/``direct_push`` entries of one repo in a
@@ -128,22 +129,29 @@ def build(ledger: Ledger, shape: Shape, batch: int) -> float:
     return shape.entries / (time.perf_counter() - started)
 
 
-def plain_table(db: Database) -> sa.Table:
-    """A copy of ``ledger_entries`` (columns, indexes) without triggers or ledger logic."""
+def plain_copy(db: Database) -> tuple[sa.Table, int]:
+    """A same-sized copy of ``ledger_entries`` (rows, columns, indexes), minus ledger logic.
+
+    Plain INSERTs then hit B-trees as big as the ledger's, so the comparison is fair.
+    Returns the table and its highest ``seq``.
+    """
     metadata = sa.MetaData()
     table = ledger_entries.to_metadata(metadata, name=PLAIN_TABLE)
     for index in table.indexes:
         index.name = f"bench_{index.name}"
     metadata.drop_all(db.engine)
     metadata.create_all(db.engine)
-    return table
+    with db.transaction() as conn:
+        conn.execute(sa.text(f"INSERT INTO {PLAIN_TABLE} SELECT * FROM ledger_entries"))
+        top = conn.execute(sa.select(sa.func.max(table.c.seq))).scalar() or 0
+    return table, top
 
 
-def sealed_rows(shape: Shape, count: int) -> list[dict[str, Any]]:
-    """Rows exactly like the ledger writes, computed up front so plain INSERTs do no hashing."""
+def sealed_rows(entries: list[NewEntry], first_seq: int) -> list[dict[str, Any]]:
+    """The rows the ledger would write for ``entries``, computed up front (no timing)."""
     rows = []
     prev = "0" * 64
-    for seq, new in enumerate(entry_stream(99, shape, 0, count), start=1):
+    for seq, new in enumerate(entries, start=first_seq):
         entry = LedgerEntry.seal(
             new, seq=seq, id=str(uuid.uuid4()), recorded_at=datetime.now(UTC), prev_hash=prev
         )
@@ -162,38 +170,36 @@ def measure_appends(
     db: Database, ledger: Ledger, shape: Shape, sample: int, batch: int, batches: int
 ) -> dict[str, float]:
     """Single and batched append rates next to plain INSERTs of the same rows."""
-    table = plain_table(db)
-    rows = sealed_rows(shape, max(sample, batch * batches))
+    table, top = plain_copy(db)
     single = list(entry_stream(7, shape, shape.entries, sample))
+    grouped = list(entry_stream(8, shape, shape.entries + sample, batch * batches))
+    rows = sealed_rows(single + grouped, top + 1)
+    single_rows, grouped_rows = rows[:sample], rows[sample:]
+
+    def plain_single() -> None:
+        for row in single_rows:
+            with db.transaction() as conn:
+                conn.execute(table.insert(), row)
 
     def ledger_single() -> None:
         for entry in single:
             ledger.append(entry)
 
-    def plain_single() -> None:
-        for row in rows[:sample]:
+    def plain_batched() -> None:
+        for start in range(0, len(grouped_rows), batch):
             with db.transaction() as conn:
-                conn.execute(table.insert(), row)
-
-    grouped = list(entry_stream(8, shape, shape.entries, batch * batches))
+                conn.execute(table.insert(), grouped_rows[start : start + batch])
 
     def ledger_batched() -> None:
         for start in range(0, len(grouped), batch):
             ledger.append_many(grouped[start : start + batch])
 
-    def plain_batched() -> None:
-        for start in range(0, batch * batches, batch):
-            with db.transaction() as conn:
-                conn.execute(table.insert(), rows[start : start + batch])
-
     results = {
         "single_plain": rate(plain_single, sample),
         "single_ledger": rate(ledger_single, sample),
+        "batched_plain": rate(plain_batched, len(grouped)),
+        "batched_ledger": rate(ledger_batched, len(grouped)),
     }
-    with db.transaction() as conn:
-        conn.execute(table.delete())
-    results["batched_plain"] = rate(plain_batched, batch * batches)
-    results["batched_ledger"] = rate(ledger_batched, batch * batches)
     with db.transaction() as conn:
         conn.execute(sa.text(f"DROP TABLE {PLAIN_TABLE}"))
     return results

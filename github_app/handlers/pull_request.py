@@ -66,7 +66,9 @@ async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
     }
     entries = [new_entry(ctx, "merge", data=snapshot, **common)]
     if decision.state == "emergency":
-        entries.append(new_entry(ctx, "emergency_change", data=snapshot, **common))
+        hours = evaluation.policy.policy.emergency.post_review_hours if evaluation.policy else 72
+        emergency = {**snapshot, "post_review_hours": hours}
+        entries.append(new_entry(ctx, "emergency_change", data=emergency, **common))
     elif not decision.passing:
         entries.append(
             new_entry(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from gidgethub import routing, sansio
 
 from github_app.actions.evidence import new_entry, record
+from github_app.core.models import PullRequest
 from github_app.handlers import parse
 from github_app.handlers.context import HandlerContext, parse_time
 from github_app.handlers.pipeline import reevaluate
+from github_app.ledger.entry import LedgerEntry
 
 router = routing.Router()
 
@@ -17,6 +21,9 @@ async def on_review(event: sansio.Event, ctx: HandlerContext) -> None:
     pr = parse.pull_request(event.data["pull_request"], event.data["repository"])
     review_json = event.data["review"]
     occurred_at = parse_time(review_json.get("submitted_at"))
+    if pr.merged:
+        await _record_post_review(ctx, pr, review_json, event.data["action"])
+        return
     if pr.state != "open":
         return
     evaluation = await reevaluate(ctx, pr, occurred_at)
@@ -51,3 +58,41 @@ async def on_review(event: sansio.Event, ctx: HandlerContext) -> None:
 
 for _action in ("submitted", "edited", "dismissed"):
     router.add(on_review, "pull_request_review", action=_action)
+
+
+def _emergency_of(ctx: HandlerContext, pr: PullRequest) -> LedgerEntry | None:
+    entries = ctx.services.ledger.entries(repo=pr.repo_full_name, kinds=["emergency_change"])
+    return next((entry for entry in entries if entry.pr == pr.number), None)
+
+
+async def _record_post_review(
+    ctx: HandlerContext, pr: PullRequest, review_json: dict, action: str
+) -> None:
+    """An approving review of a merged emergency change is its post-merge review."""
+    reviewer = (review_json.get("user") or {}).get("login")
+    approved = action == "submitted" and review_json.get("state", "").upper() == "APPROVED"
+    merged_by = pr.merged_by.login if pr.merged_by else None
+    if not approved or reviewer in (pr.author.login, merged_by):
+        return  # the people who shipped the emergency change cannot review it afterwards
+    emergency = await asyncio.to_thread(_emergency_of, ctx, pr)
+    if emergency is None:
+        return
+    entry = new_entry(
+        ctx,
+        "post_review",
+        occurred_at=parse_time(review_json.get("submitted_at")),
+        pr=pr,
+        head_sha=pr.merge_commit_sha,
+        actor=reviewer,
+        data={
+            "reviewer": reviewer,
+            "emergency_seq": emergency.seq,
+            "review_id": review_json.get("id"),
+            "merge_sha": pr.merge_commit_sha,
+        },
+    )
+    same_session = {
+        field: getattr(emergency, field)
+        for field in ("session_id", "session_derived", "agent", "launched_by")
+    }
+    await record(ctx, entry.model_copy(update=same_session))

@@ -1,0 +1,77 @@
+"""Break-glass: an emergency approver lets a labelled agent PR through; it is then post-reviewed."""
+
+from __future__ import annotations
+
+from tests.support.pr_scenario import REVIEWER, PullRequestScenario
+
+ONCALL = {"login": "oncall-lead", "id": 5003, "type": "User"}
+POLICY = "approvals:\n  required: 2\nemergency:\n  approvers:\n    users: [oncall-lead]\n  post_review_hours: 24\n"
+
+
+def merged(scenario: PullRequestScenario) -> dict:
+    closed = scenario.event("closed")
+    closed["pull_request"].update(
+        merged=True,
+        merge_commit_sha="4" * 40,
+        merged_by=ONCALL,
+        state="closed",
+        merged_at="2026-11-21T09:00:00Z",
+    )
+    return closed
+
+
+async def test_emergency_change_is_recorded_and_post_reviewed(app_harness):
+    scenario = PullRequestScenario(app_harness.github)
+    scenario.set_policy(POLICY, org=True)
+    scenario.payload["pull_request"]["labels"] = [
+        {
+            "id": 1,
+            "name": "emergency",
+            "color": "f00",
+            "default": False,
+            "node_id": "L",
+            "url": "u",
+            "description": None,
+        }
+    ]
+    scenario.permissions.update({"oncall-lead": "write", "senior-reviewer": "write"})
+    scenario.set_reviews([scenario.review(ONCALL, "APPROVED")])
+    await app_harness.deliver_and_process("pull_request", scenario.event("labeled"))
+    assert scenario.last_conclusion() == "success"
+    assert "emergency" in scenario.published()[-1]["output"]["title"].lower()
+
+    await app_harness.deliver_and_process("pull_request", merged(scenario))
+    [emergency] = app_harness.services.ledger.entries(kinds=["emergency_change"])
+    assert emergency.data["post_review_hours"] == 24
+
+    after_merge = scenario.review(REVIEWER, "APPROVED")
+    review_event = scenario.review_event(after_merge)
+    review_event["pull_request"] = merged(scenario)["pull_request"]
+    await app_harness.deliver_and_process("pull_request_review", review_event)
+    [post_review] = app_harness.services.ledger.entries(kinds=["post_review"])
+    assert post_review.actor == "senior-reviewer"
+    assert (post_review.pr, post_review.session_id) == (scenario.number, emergency.session_id)
+
+
+async def test_the_merger_cannot_post_review_their_own_emergency(app_harness):
+    scenario = PullRequestScenario(app_harness.github)
+    scenario.set_policy(POLICY, org=True)
+    scenario.payload["pull_request"]["labels"] = [
+        {
+            "id": 1,
+            "name": "emergency",
+            "color": "f00",
+            "default": False,
+            "node_id": "L",
+            "url": "u",
+            "description": None,
+        }
+    ]
+    scenario.permissions["oncall-lead"] = "write"
+    scenario.set_reviews([scenario.review(ONCALL, "APPROVED")])
+    await app_harness.deliver_and_process("pull_request", merged(scenario))
+    review_event = scenario.review_event(scenario.review(ONCALL, "APPROVED"))
+    review_event["pull_request"] = merged(scenario)["pull_request"]
+    await app_harness.deliver_and_process("pull_request_review", review_event)
+    assert "emergency_change" in app_harness.ledger_kinds()
+    assert "post_review" not in app_harness.ledger_kinds()
