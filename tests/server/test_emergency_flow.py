@@ -5,7 +5,14 @@ from __future__ import annotations
 from tests.support.pr_scenario import REVIEWER, PullRequestScenario
 
 ONCALL = {"login": "oncall-lead", "id": 5003, "type": "User"}
-POLICY = "approvals:\n  required: 2\nemergency:\n  approvers:\n    users: [oncall-lead]\n  post_review_hours: 24\n"
+POLICY = """\
+approvals:
+  required: 2
+emergency:
+  approvers:
+    users: [oncall-lead]
+  post_review_hours: 24
+"""
 
 
 def merged(scenario: PullRequestScenario) -> dict:
