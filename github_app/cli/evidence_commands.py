@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 import click
@@ -23,6 +24,7 @@ from github_app.api import queries
 from github_app.api.export import ExportCursor
 from github_app.cli.root import settings_or_exit
 from github_app.config import Settings
+from github_app.evidence.offline import ExportVerification, verify_export
 from github_app.evidence.params import (
     MAX_LIMIT,
     Filters,
@@ -33,7 +35,11 @@ from github_app.evidence.params import (
     parse_text,
 )
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE, new_seed
-from github_app.ledger.checkpoints import load_or_create_signing_key
+from github_app.ledger.checkpoints import (
+    load_or_create_signing_key,
+    load_public_key_pem,
+    raw_public_key,
+)
 from github_app.ledger.ledger import Ledger, LedgerError
 from github_app.ledger.proof import verify_proof_offline
 from github_app.state.containment import Containment
@@ -337,8 +343,35 @@ def _write_export(cursor: ExportCursor, handle: TextIO, progress: Callable[[int]
 
 @evidence.command("verify")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def verify_command(as_json: bool) -> None:
-    """Verify every entry against the chain and the signed checkpoints."""
+@click.option(
+    "--export",
+    "export_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Offline: verify this JSONL export (chain, Merkle root, signed checkpoint).",
+)
+@click.option(
+    "--proof",
+    "proof_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Offline: verify one sampled entry's inclusion proof (from `evidence prove -o`).",
+)
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The checkpoint signing key (PEM, from `evidence public-key`) to trust offline.",
+)
+def verify_command(
+    as_json: bool, export_file: Path | None, proof_file: Path | None, public_key_file: Path | None
+) -> None:
+    """Verify every entry against the chain and the signed checkpoints.
+
+    With --export or --proof nothing is read from the database: an auditor checks an export
+    bundle, or a single sampled entry, with only the file and the published public key.
+    """
+    if export_file or proof_file:
+        _verify_offline(as_json, export_file, proof_file, public_key_file)
+        return
     services = open_services()
     head = services.ledger.head()
     with click.progressbar(
@@ -358,6 +391,70 @@ def verify_command(as_json: bool) -> None:
             click.echo(f"first broken entry: {report.first_bad_seq}")
     if not report.ok:
         sys.exit(1)
+
+
+def _verify_offline(
+    as_json: bool, export_file: Path | None, proof_file: Path | None, public_key_file: Path | None
+) -> None:
+    if public_key_file is None:
+        raise click.UsageError("offline verification needs --public-key (the key you trust)")
+    if export_file and proof_file:
+        raise click.UsageError("give --export or --proof, not both")
+    public_key_pem = public_key_file.read_text(encoding="utf-8")
+    if proof_file is not None:
+        document = json.loads(proof_file.read_text(encoding="utf-8"))
+        ok, reason = verify_proof_offline(document, public_key_pem)
+        result = {"ok": ok, "reason": reason, "seq": document.get("entry", {}).get("seq")}
+    else:
+        outcome = _verify_export_file(export_file, public_key_pem)
+        ok = outcome.ok
+        result = {
+            "ok": ok,
+            "entries": outcome.entries,
+            "checkpoint_size": outcome.checkpoint_size,
+            "first_broken_seq": outcome.first_broken_seq,
+            "problem": outcome.problem,
+        }
+    if as_json:
+        _print_json(result)
+    elif ok:
+        click.echo(f"OK: {result.get('reason') or 'export verifies against its checkpoint'}")
+    else:
+        click.echo(f"FAILED: {result.get('reason') or result.get('problem')}")
+        if result.get("first_broken_seq") is not None:
+            click.echo(f"first broken entry: {result['first_broken_seq']}")
+    if not ok:
+        sys.exit(1)
+
+
+def _verify_export_file(export_file: Path, public_key_pem: str) -> ExportVerification:
+    """Check a JSONL export (entry lines, then a ``{"checkpoint": ...}`` line), streaming."""
+    try:
+        trusted_hex = raw_public_key(load_public_key_pem(public_key_pem)).hex()
+    except ValueError as error:
+        raise click.UsageError(f"--public-key: {error}") from None
+    return verify_export(
+        _export_entries(export_file),
+        _export_checkpoint(export_file),
+        trusted_public_key_hex=trusted_hex,
+    )
+
+
+def _export_entries(export_file: Path) -> Iterator[dict[str, Any]]:
+    with export_file.open(encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if "seq" in record:
+                yield record
+
+
+def _export_checkpoint(export_file: Path) -> dict[str, Any] | None:
+    last = ""
+    with export_file.open(encoding="utf-8") as handle:
+        for last in handle:  # noqa: B007 - only the final line is wanted
+            pass
+    record = json.loads(last) if last.strip() else {}
+    return None if "seq" in record else record.get("checkpoint")
 
 
 @evidence.command("prove")

@@ -150,3 +150,59 @@ def test_session_revoke(seeded_cli: Cli) -> None:
         ("sess-B", "carol", "leaked")
     ]
     assert "already revoked" in seeded_cli.run(session_group, "revoke", "sess-B").stdout
+
+
+def test_verify_offline_from_an_export_bundle_and_the_public_key(seeded_cli: Cli, tmp_path):
+    bundle, key = tmp_path / "ledger.jsonl", tmp_path / "ledger.pub"
+    seeded_cli.run(evidence, "export", "--format", "jsonl", "-o", str(bundle))
+    key.write_text(seeded_cli.run(evidence, "public-key").stdout)
+    seeded_cli.db.dispose()  # offline: the database is not used at all
+    ok = seeded_cli.run(evidence, "verify", "--export", str(bundle), "--public-key", str(key))
+    assert ok.stdout.startswith("OK")
+
+    lines = bundle.read_text().splitlines()
+    altered = json.loads(lines[3])
+    altered["actor"] = "someone-else"
+    lines[3] = json.dumps(altered)
+    bundle.write_text("\n".join(lines) + "\n")
+    failed = seeded_cli.run(
+        evidence, "verify", "--export", str(bundle), "--public-key", str(key), code=1
+    )
+    assert f"first broken entry: {altered['seq']}" in failed.stdout
+
+
+def test_verify_offline_rejects_a_bundle_signed_by_another_key(seeded_cli: Cli, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    bundle, key = tmp_path / "ledger.jsonl", tmp_path / "other.pub"
+    seeded_cli.run(evidence, "export", "--format", "jsonl", "-o", str(bundle))
+    other = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    key.write_bytes(other)
+    failed = seeded_cli.run(
+        evidence, "verify", "--export", str(bundle), "--public-key", str(key), code=1
+    )
+    assert "FAILED" in failed.stdout
+
+
+def test_verify_offline_one_sampled_entry(seeded_cli: Cli, tmp_path):
+    proof, key = tmp_path / "proof.json", tmp_path / "ledger.pub"
+    seeded_cli.run(evidence, "prove", "5", "-o", str(proof))
+    key.write_text(seeded_cli.run(evidence, "public-key").stdout)
+    ok = seeded_cli.run(evidence, "verify", "--proof", str(proof), "--public-key", str(key))
+    assert ok.stdout.startswith("OK")
+    document = json.loads(proof.read_text())
+    document["entry"]["actor"] = "someone-else"
+    proof.write_text(json.dumps(document))
+    seeded_cli.run(evidence, "verify", "--proof", str(proof), "--public-key", str(key), code=1)
+
+
+def test_verify_offline_needs_a_trusted_key(seeded_cli: Cli, tmp_path):
+    proof = tmp_path / "proof.json"
+    seeded_cli.run(evidence, "prove", "5", "-o", str(proof))
+    result = seeded_cli.run(evidence, "verify", "--proof", str(proof), code=2)
+    assert "--public-key" in result.output

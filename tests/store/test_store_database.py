@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from github_app.store import Database, normalise_url
 from github_app.store.database import MIGRATIONS_DIR, validate_schema_name
 from github_app.store.tables import metadata, sync_cursors, webhook_deliveries
+from tests.support.databases import sweep_stale_schemas, unique_schema_name
 
 ALL_TABLES = {
     "webhook_deliveries",
@@ -215,3 +216,19 @@ def test_postgresql_schemas_isolate_parallel_tests(postgres_url: str) -> None:
 def test_bad_schema_names_are_refused(name: str) -> None:
     with pytest.raises(ValueError):
         validate_schema_name(name)
+
+
+def test_schemas_left_by_killed_runs_are_swept(postgres_url: str) -> None:
+    stale, fresh = "cs_test_1000000000_deadbeef", unique_schema_name()
+    with Database.open(postgres_url) as db:
+        with db.transaction() as conn:
+            for name in (stale, fresh):
+                conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{name}"'))
+        sweep_stale_schemas.cache_clear()
+        sweep_stale_schemas()
+        with db.connect() as conn:
+            left = set(conn.execute(sa.text("SELECT nspname FROM pg_namespace")).scalars())
+        with db.transaction() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{fresh}"'))
+    assert stale not in left
+    assert fresh in left

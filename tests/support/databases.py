@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 import os
+import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +34,9 @@ from github_app.store import Database
 PG_URL_ENV = "COUNTERSIGN_TEST_DATABASE_URL"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
+SCHEMA_PREFIX = "cs_test"
+STALE_AFTER_S = 6 * 3600
+_SCHEMA_BIRTH = re.compile(rf"^{SCHEMA_PREFIX}_(\d{{10}})_[0-9a-f]{{8}}$")
 
 
 def postgres_base_url() -> str:
@@ -65,9 +70,40 @@ def require_postgres() -> None:
     pytest.skip(problem)
 
 
-def unique_schema_name(prefix: str = "cs_test") -> str:
-    """A schema name no other test (or parallel worker) will pick."""
-    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+def unique_schema_name(prefix: str = SCHEMA_PREFIX) -> str:
+    """A schema name no other test (or parallel worker) will pick; it records its birth time."""
+    return f"{prefix}_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+
+
+@functools.cache
+def sweep_stale_schemas() -> None:
+    """Once per session, drop test schemas left behind by runs that were killed mid-test.
+
+    Only schemas named by :func:`unique_schema_name` and older than ``STALE_AFTER_S`` go: no
+    live test is that old, so parallel runs never lose each other's schemas.
+    """
+    cutoff = time.time() - STALE_AFTER_S
+    admin = Database.open(postgres_base_url(), pool_size=1, max_overflow=0)
+    try:
+        with admin.connect() as conn:
+            names = conn.execute(
+                sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
+                {"p": f"{SCHEMA_PREFIX}\\_%"},
+            ).scalars()
+            stale = [name for name in names if _born_before(name, cutoff)]
+        for name in stale:
+            with admin.transaction() as conn:
+                conn.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    except sa.exc.SQLAlchemyError:
+        pass  # hygiene only: never fail a test over it
+    finally:
+        admin.dispose()
+
+
+def _born_before(schema: str, cutoff: float) -> bool:
+    match = _SCHEMA_BIRTH.match(schema)
+    return match is not None and int(match.group(1)) < cutoff
 
 
 def url_with_schema(base_url: str, schema: str) -> str:
@@ -80,6 +116,7 @@ def url_with_schema(base_url: str, schema: str) -> str:
 def postgres_schema_url() -> Iterator[str]:
     """Create a fresh schema, yield a URL confined to it, drop it afterwards."""
     require_postgres()
+    sweep_stale_schemas()
     base = postgres_base_url()
     schema = unique_schema_name()
     admin = Database.open(base, pool_size=1, max_overflow=0)
