@@ -13,6 +13,7 @@ checkpoint after each batch, as a busy App would), then measures on that ledger:
 * session timeline p50/p99 (every entry of one session, by ``session_id``);
 * change-population page p50/p99 (100 ``merge``/``direct_push`` entries of one repo in a
   90-day window);
+* inclusion proofs for an audit sample of 25 entries (one pass over the hashes);
 * ``verify`` rate (entries/s) and peak RSS, and an export-like full streaming read (every entry
   as a JSON line) with its time and peak RSS — each in a child process so RSS is its own.
 
@@ -316,6 +317,10 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[l
         print(f"[{backend}] measuring…", file=sys.stderr)
         appends = measure_appends(db, ledger, shape, args.sample, 1000, args.batches)
         latencies = measure_queries(ledger, shape, args.queries)
+        sample = random.Random(5).sample(range(1, shape.entries + 1), 25)
+        started = time.perf_counter()
+        ledger.prove_many(sample)
+        proving = time.perf_counter() - started
         verify = in_child("verify", url)
         export = in_child("export", url)
         durability = describe_durability(db)
@@ -357,6 +362,7 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[l
             f"p50 {statistics.median(latencies['page']):.2f} ms, "
             f"p99 {percentile(latencies['page'], 0.99):.2f} ms",
         ],
+        [backend, "inclusion proofs for a sample of 25 (prove_many)", f"{proving:.2f} s"],
         [
             backend,
             f"verify ({'ok' if verify['ok'] else 'FAILED'}, {verify['count']:,} entries)",

@@ -75,19 +75,22 @@ async def read_text_file(gh: GitHubAPI, repo: str, path: str, ref: str | None) -
 
 
 async def load_policy(
-    gh: GitHubAPI, pr: PullRequest, default: Policy
+    gh: GitHubAPI, repo: str, ref: str | None, default: Policy
 ) -> tuple[EffectivePolicy | None, str | None]:
-    """The effective policy from the base branch: ``(policy, None)`` or ``(None, error)``.
+    """The effective policy of ``repo`` at ``ref`` (``None``: its default branch).
 
-    Never from the PR's head: a PR cannot loosen the rules it is judged by.  Any failure to
-    read or parse fails closed with the reason, which the check run shows.
+    Returns ``(policy, None)`` or ``(None, error)``.  Pull requests are judged by the policy of
+    their *base* branch and pushes by the policy before the push, so a change can never loosen
+    the rules it is judged by.  A file that cannot be read (4xx) or parsed fails closed with the
+    reason; a GitHub outage (5xx) raises, so the delivery is retried instead.
     """
-    org_source = f"{pr.owner}/{ORG_POLICY_REPO}:{ORG_POLICY_PATH}"
-    repo_source = f"{pr.repo_full_name}:{REPO_POLICY_PATH}@{pr.base_ref}"
+    owner = repo.split("/", 1)[0]
+    org_source = f"{owner}/{ORG_POLICY_REPO}:{ORG_POLICY_PATH}"
+    repo_source = f"{repo}:{REPO_POLICY_PATH}" + (f"@{ref}" if ref else "")
     try:
         org_text, repo_text = await asyncio.gather(
-            read_text_file(gh, f"{pr.owner}/{ORG_POLICY_REPO}", ORG_POLICY_PATH, None),
-            read_text_file(gh, pr.repo_full_name, REPO_POLICY_PATH, pr.base_ref),
+            read_text_file(gh, f"{owner}/{ORG_POLICY_REPO}", ORG_POLICY_PATH, None),
+            read_text_file(gh, repo, REPO_POLICY_PATH, ref),
         )
         return effective_policy(
             default, org_text, repo_text, org_source=org_source, repo_source=repo_source

@@ -67,7 +67,8 @@ async def evaluate_pull_request(ctx: HandlerContext, pr: PullRequest) -> Evaluat
     """Gather what the decision needs from GitHub and the store, then decide (pure)."""
     services = ctx.services
     facts, (policy, policy_error) = await asyncio.gather(
-        pull_request_facts(ctx.gh, pr), load_policy(ctx.gh, pr, services.default_policy)
+        pull_request_facts(ctx.gh, pr),
+        load_policy(ctx.gh, pr.repo_full_name, pr.base_ref, services.default_policy),
     )
     rules = policy.policy if policy else services.default_policy
     catalogue = services.catalogue_for(rules)

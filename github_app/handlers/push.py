@@ -22,6 +22,7 @@ from github_app.actions.evidence import new_entry, record
 from github_app.actions.incidents import IncidentState, load_incident, open_issue, save_incident
 from github_app.actions.revert import open_revert_pr
 from github_app.handlers.context import HandlerContext
+from github_app.handlers.facts import load_policy
 from github_app.ledger.entry import NewEntry
 from github_app.logs import get_logger
 from github_app.policy.loader import EffectivePolicy
@@ -43,7 +44,6 @@ from github_app.pushes.report import ALERT_EVENT, alert_payload, slack_text
 from github_app.rulesets.sync import (
     Repository,
     installation_repositories,
-    load_branch_policy,
     reconcile_all,
 )
 
@@ -74,7 +74,7 @@ async def resync_rulesets(ctx: HandlerContext, push: Push) -> None:
 
 async def _policy_for(ctx: HandlerContext, push: Push) -> tuple[EffectivePolicy | None, str | None]:
     ref = None if push.created or push.before == ZERO_SHA else push.before
-    return await load_branch_policy(ctx.gh, push.repo, ref, ctx.services.default_policy)
+    return await load_policy(ctx.gh, push.repo, ref, ctx.services.default_policy)
 
 
 async def _merged_through_pr(ctx: HandlerContext, push: Push) -> int | None:

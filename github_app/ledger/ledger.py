@@ -31,7 +31,7 @@ from github_app.ledger.checkpoints import (
     public_key_to_pem,
 )
 from github_app.ledger.entry import GENESIS_HASH, LedgerEntry, NewEntry, canonical_json
-from github_app.ledger.merkle import MerkleFrontier, inclusion_proof, leaf_hash
+from github_app.ledger.merkle import MerkleFrontier, MerkleTree, inclusion_proof, leaf_hash
 from github_app.ledger.proof import InclusionProof
 from github_app.ledger.verification import ROW_FIELDS, ChainVerifier, StoredCheckpoint, VerifyReport
 from github_app.store.database import Database
@@ -242,8 +242,9 @@ class Ledger:
         for batch in self._row_batches(verifier.entries_checked, head_seq, VERIFY_BATCH):
             if not verifier.feed(batch):
                 raise LedgerIntegrityError(f"refusing to checkpoint: {verifier.problem}")
-        if verifier.entries_checked != head_seq:
-            raise LedgerIntegrityError("refusing to checkpoint: entries vanished while reading")
+        verified = verifier.report()
+        if verified.head_seq != head_seq or verified.head_hash != head_hash:
+            raise LedgerIntegrityError("refusing to checkpoint: the head changed while reading")
         signed = signer.sign(
             size=head_seq,
             root_hash=verifier.frontier.root().hex(),
@@ -300,23 +301,46 @@ class Ledger:
         """An inclusion proof of entry ``seq`` in a signed checkpoint.
 
         ``checkpoint`` (or its size) defaults to the latest one; if that does not cover ``seq``
-        yet and a signer is configured, a new checkpoint is signed first.
+        yet and a signer is configured, a new checkpoint is signed first.  One streaming pass
+        over the checkpoint's entry hashes, in constant memory.
         """
         entry = self.get(seq)
         if entry is None:
             raise LedgerError(f"there is no entry {seq}")
         target = self._checkpoint_covering(seq, checkpoint)
-        hashes = self._hashes(0, target.size)
-        path, root = inclusion_proof(
-            (leaf_hash(bytes.fromhex(value)) for value in hashes), seq - 1, target.size
-        )
-        if root.hex() != target.root_hash:
-            raise LedgerIntegrityError(
-                f"checkpoint at size {target.size} does not match the ledger (Merkle root differs)"
-            )
+        leaves = (leaf_hash(bytes.fromhex(value)) for value in self._hashes(0, target.size))
+        path, root = inclusion_proof(leaves, seq - 1, target.size)
+        _require_root(target, root)
+        return self._proof(entry, path, target)
+
+    def prove_many(
+        self, seqs: Iterable[int], checkpoint: Checkpoint | int | None = None
+    ) -> list[InclusionProof]:
+        """Inclusion proofs for several entries (an audit sample) in one pass over the hashes.
+
+        Same checkpoint rules as :meth:`prove`; keeps the Merkle tree in memory (about 64 bytes
+        per entry) so each further proof costs only a path lookup.
+        """
+        wanted = list(seqs)
+        if not wanted:
+            return []
+        entries = {seq: self.get(seq) for seq in set(wanted)}
+        missing = sorted(seq for seq, entry in entries.items() if entry is None)
+        if missing:
+            raise LedgerError(f"there is no entry {missing[0]}")
+        target = self._checkpoint_covering(max(wanted), checkpoint)
+        tree = MerkleTree(leaf_hash(bytes.fromhex(value)) for value in self._hashes(0, target.size))
+        _require_root(target, tree.root())
+        return [
+            self._proof(entries[seq], tree.inclusion_path(seq - 1), target)  # type: ignore[arg-type]
+            for seq in wanted
+        ]
+
+    def _proof(self, entry: LedgerEntry, path: list[bytes], target: Checkpoint) -> InclusionProof:
+        """Package an entry, its audit path and the checkpoint as an :class:`InclusionProof`."""
         return InclusionProof(
             entry=entry,
-            leaf_index=seq - 1,
+            leaf_index=entry.seq - 1,
             tree_size=target.size,
             audit_path=[node.hex() for node in path],
             root_hash=target.root_hash,
@@ -405,6 +429,14 @@ class Ledger:
             after = rows[-1].seq
 
 
+def _require_root(checkpoint: Checkpoint, root: bytes) -> None:
+    """Refuse to prove anything against a checkpoint the stored hashes no longer match."""
+    if root.hex() != checkpoint.root_hash:
+        raise LedgerIntegrityError(
+            f"checkpoint at size {checkpoint.size} does not match the ledger (Merkle root differs)"
+        )
+
+
 def _trusted_keys(
     signer: CheckpointSigner | None, extra_pems: Iterable[str]
 ) -> dict[str, Ed25519PublicKey]:
@@ -453,7 +485,7 @@ def _filters(
     if repo is not None:
         conditions.append(columns.repo == repo)
     if kinds is not None:
-        conditions.append(columns.kind.in_(list(kinds)))
+        conditions.append(columns.kind.in_([kinds] if isinstance(kinds, str) else list(kinds)))
     if since is not None:
         conditions.append(columns.occurred_at >= since)
     if until is not None:

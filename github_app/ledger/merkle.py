@@ -148,6 +148,53 @@ def inclusion_proof(leaves: Iterable[bytes], index: int, size: int) -> tuple[lis
     return [subtree.root() for subtree in subtrees], whole.root()
 
 
+class MerkleTree:
+    """Every level of an RFC 9162 tree, kept to answer many audit paths after one pass.
+
+    Levels are built pairwise with a lone last node promoted unchanged, which yields exactly
+    the RFC's tree.  Memory is about 64 bytes per leaf (packed in ``bytearray``s), so this is
+    for proving many entries at once; :func:`inclusion_proof` streams one path in O(1) memory.
+    """
+
+    def __init__(self, leaves: Iterable[bytes]) -> None:
+        """Build the tree over leaf hashes (already ``leaf_hash``-ed)."""
+        level = bytearray()
+        for leaf in leaves:
+            level += leaf
+        self.size = len(level) // HASH_SIZE
+        self._levels = [level]
+        while len(level) > HASH_SIZE:
+            level = _parent_level(level)
+            self._levels.append(level)
+
+    def root(self) -> bytes:
+        """The tree hash (``EMPTY_ROOT`` for no leaves)."""
+        return bytes(self._levels[-1]) if self.size else EMPTY_ROOT
+
+    def inclusion_path(self, index: int) -> list[bytes]:
+        """The audit path of leaf ``index``, from its sibling up (same as RFC 9162 PATH)."""
+        if not 0 <= index < self.size:
+            raise ValueError(f"leaf index {index} is outside a tree of {self.size} leaves")
+        path = []
+        for level in self._levels[:-1]:
+            sibling = index ^ 1
+            if sibling * HASH_SIZE < len(level):  # a lone last node has no sibling: promoted
+                path.append(bytes(level[sibling * HASH_SIZE : (sibling + 1) * HASH_SIZE]))
+            index >>= 1
+        return path
+
+
+def _parent_level(level: bytearray) -> bytearray:
+    """Hash adjacent pairs of a level; an odd last node moves up unchanged."""
+    sha256, width = hashlib.sha256, 2 * HASH_SIZE
+    parents = bytearray()
+    pairs_end = len(level) - len(level) % width
+    for start in range(0, pairs_end, width):
+        parents += sha256(_NODE_PREFIX + level[start : start + width]).digest()
+    parents += level[pairs_end:]
+    return parents
+
+
 def root_from_inclusion_proof(
     leaf: bytes, index: int, size: int, path: Sequence[bytes]
 ) -> bytes | None:

@@ -122,7 +122,7 @@ class ChainVerifier:
                 if seq != expected or row[_PREV] != prev:
                     break
                 digest = sha256(encode(row[:_HASH])).digest()
-                if digest != bytes.fromhex(stored):
+                if digest.hex() != stored:
                     break
                 # MerkleFrontier.append, inlined because this loop runs once per entry.
                 carry, width = sha256(b"\x00" + digest).digest(), expected - 1

@@ -22,16 +22,9 @@ from gidgethub.abc import GitHubAPI
 
 from github_app.actions.evidence import new_entry, record
 from github_app.handlers.context import HandlerContext
-from github_app.handlers.facts import (
-    ORG_POLICY_PATH,
-    ORG_POLICY_REPO,
-    REPO_POLICY_PATH,
-    read_text_file,
-)
+from github_app.handlers.facts import load_policy
 from github_app.jobs import cursors
 from github_app.logs import get_logger
-from github_app.policy.loader import EffectivePolicy, PolicyError, effective_policy
-from github_app.policy.model import Policy
 from github_app.rulesets.desired import RULESET_NAME, desired_ruleset
 from github_app.rulesets.drift import DriftReport, find_drift, repaired_ruleset
 
@@ -81,30 +74,6 @@ class RulesetOutcome:
             "notes": list(report.notes) if report else [],
             "error": self.error,
         }
-
-
-async def load_branch_policy(
-    gh: GitHubAPI, repo: str, ref: str | None, default: Policy
-) -> tuple[EffectivePolicy | None, str | None]:
-    """The effective policy of ``repo`` at ``ref`` (``None``: default branch), or the error."""
-    owner = repo.split("/", 1)[0]
-    try:
-        org_text, repo_text = await asyncio.gather(
-            read_text_file(gh, f"{owner}/{ORG_POLICY_REPO}", ORG_POLICY_PATH, None),
-            read_text_file(gh, repo, REPO_POLICY_PATH, ref),
-        )
-        where = f"@{ref}" if ref else ""
-        return effective_policy(
-            default,
-            org_text,
-            repo_text,
-            org_source=f"{owner}/{ORG_POLICY_REPO}:{ORG_POLICY_PATH}",
-            repo_source=f"{repo}:{REPO_POLICY_PATH}{where}",
-        ), None
-    except PolicyError as error:
-        return None, str(error)
-    except (GitHubException, UnicodeDecodeError) as error:
-        return None, f"could not read the policy: {error}"
 
 
 def remembered_key(repo: Repository) -> str:
@@ -184,9 +153,7 @@ async def _reconcile(
     actor: str | None,
     occurred_at: datetime | None,
 ) -> RulesetOutcome:
-    effective, error = await load_branch_policy(
-        ctx.gh, repo.full_name, None, ctx.services.default_policy
-    )
+    effective, error = await load_policy(ctx.gh, repo.full_name, None, ctx.services.default_policy)
     if effective is None:
         # Fail closed without guessing the mode: nothing is written, the caller sees why.
         return RulesetOutcome(repo.full_name, None, "error", error=error)

@@ -9,6 +9,7 @@ import pytest
 from github_app.ledger.merkle import (
     EMPTY_ROOT,
     MerkleFrontier,
+    MerkleTree,
     inclusion_proof,
     inclusion_ranges,
     leaf_hash,
@@ -154,3 +155,15 @@ def test_a_proof_outside_the_tree_is_refused() -> None:
         inclusion_ranges(5, 5)
     with pytest.raises(ValueError):
         inclusion_proof(iter(leaves_of(3)), 0, 4)  # fewer leaves than the claimed size
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 5, 8, 13, 32, 33, 47])
+def test_a_kept_tree_answers_every_path_like_the_rfc(size: int) -> None:
+    leaves = leaves_of(size)
+    tree = MerkleTree(iter(leaves))
+    assert tree.size == size
+    assert tree.root() == rfc_tree_hash(leaves)
+    for index in range(size):
+        assert tree.inclusion_path(index) == rfc_path(index, leaves)
+    with pytest.raises(ValueError):
+        tree.inclusion_path(size)

@@ -237,3 +237,18 @@ def test_a_tampered_signature_or_a_different_key_fails(
     )
     # The key embedded in the proof is not trusted: only the one the auditor supplies.
     assert verify_proof_offline(proof, "garbage")[0] is False
+
+
+def test_a_sample_is_proved_in_one_pass_like_single_proofs(
+    ledger: Ledger, signer: CheckpointSigner
+) -> None:
+    ledger.append_many(make_entry(number) for number in range(29))
+    sample = [*random.Random(3).sample(range(1, 30), 6), 29, 1]
+    proofs = ledger.prove_many(sample)
+    assert [proof.entry.seq for proof in proofs] == sample
+    for proof in proofs:
+        assert proof == ledger.prove(proof.entry.seq, proof.checkpoint.size)
+        assert verify_proof_offline(json.loads(proof.model_dump_json()), signer.public_key_pem())[0]
+    assert ledger.prove_many([]) == []
+    with pytest.raises(LedgerError, match="no entry 30"):
+        ledger.prove_many([3, 30])
