@@ -1,0 +1,78 @@
+"""The inbox on both backends: store once, lease, retry with backoff, recover after a crash."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from github_app.store import tables
+from github_app.webhooks.inbox import MAX_ATTEMPTS, Inbox, backoff
+from github_app.webhooks.worker import Worker
+from tests.support.databases import database, database_url  # noqa: F401
+
+
+def make_due(inbox_db, delivery_id: str) -> None:
+    """Move a delivery's retry time and lease into the past, as time passing would."""
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    with inbox_db.transaction() as conn:
+        conn.execute(
+            tables.webhook_deliveries.update()
+            .where(tables.webhook_deliveries.c.delivery_id == delivery_id)
+            .values(next_attempt_at=past, locked_until=past)
+        )
+
+
+def test_a_delivery_is_stored_once(database):  # noqa: F811
+    inbox = Inbox(database)
+    assert inbox.store("d1", "push", None, 7, b"{}") is True
+    assert inbox.store("d1", "push", None, 7, b"{}") is False
+    assert inbox.pending_count() == 1
+
+
+def test_a_claimed_delivery_is_leased_to_one_worker(database):  # noqa: F811
+    inbox = Inbox(database)
+    inbox.store("d1", "push", None, 7, b"{}")
+    [claimed] = inbox.claim()
+    assert (claimed.delivery_id, claimed.attempts) == ("d1", 1)
+    assert inbox.claim() == [], "a leased delivery is not handed out twice"
+
+
+def test_a_crash_mid_processing_is_recovered_when_the_lease_expires(database):  # noqa: F811
+    inbox = Inbox(database)
+    inbox.store("d1", "push", None, 7, b"{}")
+    inbox.claim()  # the process dies here, before mark_done
+    make_due(database, "d1")
+    [again] = Inbox(database).claim()  # a new process
+    assert (again.delivery_id, again.attempts) == ("d1", 2)
+
+
+def test_failures_back_off_then_park_the_delivery_as_dead(database):  # noqa: F811
+    inbox = Inbox(database)
+    inbox.store("d1", "push", None, 7, b"{}")
+    statuses = []
+    for _ in range(MAX_ATTEMPTS):
+        make_due(database, "d1")
+        [delivery] = inbox.claim()
+        statuses.append(inbox.mark_failed(delivery, "GitHub said 502"))
+    assert statuses == ["failed"] * (MAX_ATTEMPTS - 1) + ["dead"]
+    make_due(database, "d1")
+    assert inbox.claim() == [], "a dead delivery waits for a human"
+    with database.connect() as conn:
+        error = conn.execute(sa.select(tables.webhook_deliveries.c.last_error)).scalar_one()
+    assert error == "GitHub said 502"
+    assert backoff(1) < backoff(2) < backoff(30) == timedelta(hours=1)
+
+
+async def test_the_worker_processes_in_order_and_marks_done(database):  # noqa: F811
+    inbox = Inbox(database)
+    for number in range(3):
+        inbox.store(f"d{number}", "push", None, 7, b'{"repository": {"id": 1}}')
+    seen: list[str] = []
+
+    async def process(delivery) -> None:
+        seen.append(delivery.delivery_id)
+
+    assert await Worker(inbox, process).drain() == 3
+    assert seen == ["d0", "d1", "d2"]
+    assert {inbox.status_of(f"d{n}") for n in range(3)} == {"done"}
