@@ -1,12 +1,12 @@
 """Exceptions an auditor follows up (pure).
 
 From the ledger: ``unapproved_merge`` (merged without a passing decision), ``direct_push``
-(a protected branch changed without a PR), ``push_bypassed`` (a ruleset bypass) and
-``emergency_change`` (the break-glass path).  Derived: ``overdue_post_review`` — an emergency
-change whose ``post_review`` entry (same repo and PR) did not arrive within the policy's
-post-review deadline: either none yet and the deadline has passed, or one that came late.
-The deadline is ``data.post_review_hours`` on the emergency entry when present, else the
-policy default (72 hours).
+(a protected branch changed without a PR, when the policy counts it as a violation),
+``push_bypassed`` (a ruleset bypass) and ``emergency_change`` (the break-glass path).
+Derived: ``overdue_post_review`` — an emergency change whose ``post_review`` entry (same repo
+and PR) did not arrive within the policy's post-review deadline: either none yet and the
+deadline has passed, or one that came late.  The deadline is ``data.post_review_hours`` on
+the emergency entry when present, else the policy default (72 hours).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def exception_items(
     default_hours: int = DEFAULT_POST_REVIEW_HOURS,
 ) -> Iterator[ExceptionItem]:
     """The exception rows one ledger entry yields (none for other kinds)."""
-    if entry.kind not in EXCEPTION_KINDS:
+    if entry.kind not in EXCEPTION_KINDS or not counts_as_exception(entry):
         return
     if entry.kind != "emergency_change":
         yield ExceptionItem(Position(entry.seq, 0), entry.kind, entry, _summary(entry))
@@ -101,6 +101,11 @@ def exception_items(
     if late:
         overdue = review | {"overdue_by_hours": _hours_late(due, reviewed_at or now)}
         yield ExceptionItem(Position(entry.seq, 1), OVERDUE, entry, overdue)
+
+
+def counts_as_exception(entry: LedgerEntry) -> bool:
+    """False only for a direct push the policy does not count (``data.violation`` false)."""
+    return not (entry.kind == "direct_push" and entry.data.get("violation") is False)
 
 
 def _summary(entry: LedgerEntry) -> dict[str, Any]:

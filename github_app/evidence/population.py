@@ -3,7 +3,10 @@
 A change is a ``merge`` entry (an agent PR merged) or a ``direct_push`` entry (commits that
 reached a protected branch without a PR).  Its status:
 
-* ``violation`` – a direct push;
+* ``violation`` – a direct push the policy counts as a violation (``data.violation``, assumed
+  when missing);
+* ``unapproved`` also for a direct push the policy does not count as a violation (a human's,
+  unless ``count_human_pushes``): it reached the branch without any approval;
 * ``emergency`` – the merge went through the break-glass path (``data.state == "emergency"``
   or an ``emergency_change`` entry for the same repo and PR);
 * ``unapproved`` – the merge was not passing (``data.passing`` false, or an
@@ -94,7 +97,7 @@ class ChangeRow:
 def change_status(entry: LedgerEntry, flags: ChangeFlags) -> ChangeStatus:
     """The status of one ``merge`` or ``direct_push`` entry (see the module docstring)."""
     if entry.kind == "direct_push":
-        return "violation"
+        return "unapproved" if entry.data.get("violation") is False else "violation"
     key = (entry.repo, entry.pr)
     if entry.data.get("state") == "emergency" or key in flags.emergency:
         return "emergency"

@@ -43,8 +43,8 @@ async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
     pr = parse.pull_request(pr_json, event.data["repository"])
     evaluation = await evaluate_pull_request(ctx, pr)
     decision, attribution = evaluation.decision, evaluation.attribution
-    if not (attribution.is_agent or decision.state != "not_agent"):
-        return
+    if decision.state == "not_required" or decision.state == "not_agent":
+        return  # only agent (and policy-file) changes reaching a protected branch are recorded
     merged_at = parse_time(pr_json.get("merged_at"))
     snapshot = {
         "approvers": list(decision.approvers),

@@ -76,3 +76,10 @@ def test_earliest_post_review_wins() -> None:
         ]
     )
     assert reviews[("o/r", 9)] == T0 + timedelta(hours=10)
+
+
+def test_a_direct_push_the_policy_does_not_count_is_not_an_exception() -> None:
+    human_push = entry("direct_push", 3, data={"violation": False})
+    agent_push = entry("direct_push", 4, data={"violation": True})
+    assert types(human_push, hours_later=0) == []
+    assert types(agent_push, hours_later=0) == ["direct_push"]

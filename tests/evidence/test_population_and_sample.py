@@ -154,3 +154,13 @@ def test_sample_of_empty_population_is_empty() -> None:
 def test_sample_size_must_be_positive(population) -> None:
     with pytest.raises(ValueError):
         draw_sample(population, 0, "x")
+
+
+def test_a_direct_push_the_policy_does_not_count_is_unapproved_not_a_violation() -> None:
+    human = entry("direct_push", 3, repo="o/r", actor="dev", data={"violation": False})
+    flagged = entry("direct_push", 4, repo="o/r", actor="bot", data={"violation": True})
+    flags = collect_flags([])
+    assert (change_row(human, flags).status, change_row(flagged, flags).status) == (
+        "unapproved",
+        "violation",
+    )

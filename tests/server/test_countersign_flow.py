@@ -203,3 +203,19 @@ async def test_pr_into_an_unprotected_branch_needs_no_countersignature(app_harne
     check = await open_pr(app_harness, scenario)
     assert check["conclusion"] == "success"
     assert "not a protected branch" in check["output"]["summary"]
+
+
+async def test_merge_into_an_unprotected_branch_is_not_a_change_of_record(app_harness):
+    scenario = PullRequestScenario(app_harness.github)
+    scenario.payload["pull_request"]["base"]["ref"] = "feature/experiments"
+    closed = scenario.event("closed")
+    closed["pull_request"].update(
+        merged=True,
+        merge_commit_sha="5" * 40,
+        merged_by=HUMAN,
+        state="closed",
+        merged_at="2026-11-21T09:00:00Z",
+    )
+    await app_harness.deliver_and_process("pull_request", closed)
+    assert "merge" not in app_harness.ledger_kinds()
+    assert "unapproved_merge" not in app_harness.ledger_kinds()
