@@ -391,42 +391,44 @@ class Ledger:
 
         Plain DBAPI tuples rather than SQLAlchemy rows: this feeds ``verify``'s hot loop.
         """
-        placeholder = "?" if self._db.dialect == "sqlite" else "%s"
-        query = (
-            f"SELECT {_verify_select_list(self._db.dialect)} FROM ledger_entries "
-            f"WHERE seq > {placeholder} AND seq <= {placeholder} ORDER BY seq LIMIT {placeholder}"
-        )
+        columns = _verify_select_list(self._db.dialect)
         while after < upto:
+            # The range itself is bounded (seq is dense), not only a LIMIT: with stale
+            # statistics PostgreSQL plans a bitmap scan of everything after ``after`` and sorts
+            # it, which made each batch cost the rest of the ledger.  Rows deleted by hand just
+            # make a batch shorter (or empty); the verifier reports the gap.
+            end = min(upto, after + size)
+            query = (
+                f"SELECT {columns} FROM ledger_entries "
+                f"WHERE seq > {int(after)} AND seq <= {int(end)} ORDER BY seq"
+            )
             connection = self._db.engine.raw_connection()
             try:
                 cursor = connection.cursor()
-                cursor.execute(query, (after, upto, size))
+                cursor.execute(query)
                 rows = cursor.fetchall()
                 cursor.close()
             finally:
                 connection.close()  # back to the pool, which rolls back the read
-            if not rows:
-                return
-            yield rows
-            after = rows[-1][_ROW_SEQ]
+            if rows:
+                yield rows
+            after = end
 
     def _hashes(self, after: int, upto: int) -> Iterator[str]:
         """Stored entry hashes for ``after < seq <= upto`` in order, streamed."""
         columns = ledger_entries.c
         while after < upto:
+            end = min(upto, after + VERIFY_BATCH)  # a bounded range: see _row_batches
             query = (
                 sa.select(columns.seq, columns.hash)
-                .where(columns.seq > after, columns.seq <= upto)
+                .where(columns.seq > after, columns.seq <= end)
                 .order_by(columns.seq)
-                .limit(VERIFY_BATCH)
             )
             with self._db.connect() as conn:
                 rows = conn.execute(query).all()
-            if not rows:
-                return
             for row in rows:
                 yield row.hash
-            after = rows[-1].seq
+            after = end
 
 
 def _require_root(checkpoint: Checkpoint, root: bytes) -> None:
