@@ -33,7 +33,8 @@ def pull_request(pr: Json, repository: Json) -> PullRequest:
         assignees=tuple(filter(None, (account(a) for a in pr.get("assignees") or ()))),
         draft=bool(pr.get("draft")),
         state=pr.get("state") or "open",
-        merged=bool(pr.get("merged")),
+        # Review payloads carry no "merged" flag, only merged_at.
+        merged=bool(pr.get("merged") or pr.get("merged_at")),
         merge_commit_sha=pr.get("merge_commit_sha"),
         merged_by=account(pr.get("merged_by")),
     )

@@ -68,24 +68,32 @@ def _emergency_of(ctx: HandlerContext, pr: PullRequest) -> LedgerEntry | None:
 async def _record_post_review(
     ctx: HandlerContext, pr: PullRequest, review_json: dict, action: str
 ) -> None:
-    """An approving review of a merged emergency change is its post-merge review."""
-    reviewer = (review_json.get("user") or {}).get("login")
+    """An approving review of a merged emergency change is its post-merge review.
+
+    Review payloads do not say who merged, so the merger comes from the ``emergency_change``
+    entry.  The people who shipped the change — its author, its merger, the launching developer
+    — and bots cannot review it afterwards.
+    """
+    reviewer = parse.account(review_json.get("user"))
     approved = action == "submitted" and review_json.get("state", "").upper() == "APPROVED"
-    merged_by = pr.merged_by.login if pr.merged_by else None
-    if not approved or reviewer in (pr.author.login, merged_by):
-        return  # the people who shipped the emergency change cannot review it afterwards
+    if reviewer is None or reviewer.is_bot or not approved:
+        return
     emergency = await asyncio.to_thread(_emergency_of, ctx, pr)
     if emergency is None:
         return
+    shippers = {pr.author.login, emergency.data.get("merged_by"), emergency.launched_by}
+    if reviewer.login.lower() in {login.lower() for login in shippers if login}:
+        return
+    reviewer_login = reviewer.login
     entry = new_entry(
         ctx,
         "post_review",
         occurred_at=parse_time(review_json.get("submitted_at")),
         pr=pr,
         head_sha=pr.merge_commit_sha,
-        actor=reviewer,
+        actor=reviewer_login,
         data={
-            "reviewer": reviewer,
+            "reviewer": reviewer_login,
             "emergency_seq": emergency.seq,
             "review_id": review_json.get("id"),
             "merge_sha": pr.merge_commit_sha,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from github_app.state.tables import reflect
+from github_app.store import tables
 from github_app.store.database import Database
 
 
@@ -29,12 +29,10 @@ class Containment:
 
     def active_freeze(self, repo: str) -> Freeze | None:
         """The freeze that applies to ``repo`` (``owner/name``), if any."""
-        table = reflect(self._db, "freezes")
+        table = tables.freezes
         query = (
             sa.select(table)
-            .where(
-                table.c.lifted_at.is_(None), sa.or_(table.c.repo.is_(None), table.c.repo == repo)
-            )
+            .where(table.c.lifted_at.is_(None), sa.or_(_scope(table, None), _scope(table, repo)))
             .order_by(table.c.id)
         )
         with self._db.engine.connect() as conn:
@@ -47,8 +45,8 @@ class Containment:
 
     def freeze(self, repo: str | None, reason: str, actor: str) -> bool:
         """Start a freeze; ``False`` when the same scope is already frozen."""
-        table = reflect(self._db, "freezes")
-        scope = table.c.repo.is_(None) if repo is None else table.c.repo == repo
+        table = tables.freezes
+        scope = _scope(table, repo)
         with self._db.engine.begin() as conn:
             active = conn.execute(
                 sa.select(table.c.id).where(scope, table.c.lifted_at.is_(None))
@@ -64,8 +62,8 @@ class Containment:
 
     def unfreeze(self, repo: str | None, actor: str) -> bool:
         """Lift the freeze on a scope; ``False`` when it was not frozen."""
-        table = reflect(self._db, "freezes")
-        scope = table.c.repo.is_(None) if repo is None else table.c.repo == repo
+        table = tables.freezes
+        scope = _scope(table, repo)
         with self._db.engine.begin() as conn:
             lifted = conn.execute(
                 table.update()
@@ -78,7 +76,7 @@ class Containment:
         """Revoke an agent session; ``False`` when it was already revoked."""
         if self.is_revoked(session_id):
             return False
-        table = reflect(self._db, "revoked_sessions")
+        table = tables.revoked_sessions
         with self._db.engine.begin() as conn:
             conn.execute(
                 table.insert().values(
@@ -91,7 +89,14 @@ class Containment:
         """Whether this session was revoked."""
         if not session_id:
             return False
-        table = reflect(self._db, "revoked_sessions")
+        table = tables.revoked_sessions
         query = sa.select(table.c.session_id).where(table.c.session_id == session_id)
         with self._db.engine.connect() as conn:
             return conn.execute(query).first() is not None
+
+
+def _scope(table: sa.Table, repo: str | None) -> sa.ColumnElement[bool]:
+    """Rows of one freeze scope: org-wide, or one repository (GitHub names ignore case)."""
+    if repo is None:
+        return table.c.repo.is_(None)
+    return sa.func.lower(table.c.repo) == repo.lower()

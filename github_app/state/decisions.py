@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from github_app.state.tables import reflect
+from github_app.store import tables
 from github_app.store.database import Database
 
 
@@ -30,7 +30,7 @@ class DecisionState:
 
     def get(self, repo_id: int, pr: int) -> PrRecord | None:
         """The last record for a PR, if any."""
-        table = reflect(self._db, "pr_decisions")
+        table = tables.pr_decisions
         query = sa.select(table).where(table.c.repo_id == repo_id, table.c.pr == pr)
         with self._db.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
@@ -42,7 +42,7 @@ class DecisionState:
 
     def put(self, record: PrRecord) -> None:
         """Replace the record for a PR."""
-        table = reflect(self._db, "pr_decisions")
+        table = tables.pr_decisions
         values = {
             "repo_id": record.repo_id,
             "pr": record.pr,
@@ -59,7 +59,7 @@ class DecisionState:
 
     def open_records(self) -> list[PrRecord]:
         """Every PR whose last decision was not passing or not yet merged (for sweeps)."""
-        table = reflect(self._db, "pr_decisions")
+        table = tables.pr_decisions
         with self._db.engine.connect() as conn:
             rows = conn.execute(sa.select(table)).mappings().all()
         return [

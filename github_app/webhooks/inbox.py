@@ -2,7 +2,8 @@
 
 A delivery is written (and committed) before GitHub gets its 202.  Workers claim pending rows
 with a lease; a crash leaves the lease to expire, so the delivery is claimed again on restart.
-Failures are retried with backoff until ``MAX_ATTEMPTS``, then parked as ``dead`` for a human.
+Failures are retried with backoff until ``MAX_ATTEMPTS``, then parked as ``dead`` for a human;
+GitHub's "Redeliver" of a dead delivery (same delivery id) puts it back in the queue.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from github_app.store import tables
 from github_app.store.database import Database
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 16  # about 12 hours of backoff: outlasts a GitHub outage or a rate-limit reset
 LEASE = timedelta(minutes=5)
 
 
@@ -75,8 +76,19 @@ class Inbox:
             with self._db.engine.begin() as conn:
                 conn.execute(self._table.insert().values(**row))
         except IntegrityError:
+            self._revive_if_dead(delivery_id)
             return False
         return True
+
+    def _revive_if_dead(self, delivery_id: str) -> None:
+        """A redelivered dead delivery gets a fresh set of attempts."""
+        table = self._table
+        with self._db.engine.begin() as conn:
+            conn.execute(
+                table.update()
+                .where(table.c.delivery_id == delivery_id, table.c.status == "dead")
+                .values(status="pending", attempts=0, next_attempt_at=_now(), locked_until=None)
+            )
 
     def claim(self, limit: int = 10) -> list[Delivery]:
         """Lease up to ``limit`` deliveries that are due (pending, retrying, or abandoned)."""

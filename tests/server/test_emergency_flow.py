@@ -27,6 +27,14 @@ def merged(scenario: PullRequestScenario) -> dict:
     return closed
 
 
+def as_github_sends_it(review_event: dict, merged_event: dict) -> dict:
+    """A review of a merged PR: review payloads carry merged_at but no merged/merged_by."""
+    pull_request = dict(merged_event["pull_request"])
+    for absent in ("merged", "merged_by"):
+        pull_request.pop(absent, None)
+    return {**review_event, "pull_request": pull_request}
+
+
 async def test_emergency_change_is_recorded_and_post_reviewed(app_harness):
     scenario = PullRequestScenario(app_harness.github)
     scenario.set_policy(POLICY, org=True)
@@ -52,8 +60,7 @@ async def test_emergency_change_is_recorded_and_post_reviewed(app_harness):
     assert emergency.data["post_review_hours"] == 24
 
     after_merge = scenario.review(REVIEWER, "APPROVED")
-    review_event = scenario.review_event(after_merge)
-    review_event["pull_request"] = merged(scenario)["pull_request"]
+    review_event = as_github_sends_it(scenario.review_event(after_merge), merged(scenario))
     await app_harness.deliver_and_process("pull_request_review", review_event)
     [post_review] = app_harness.services.ledger.entries(kinds=["post_review"])
     assert post_review.actor == "senior-reviewer"
@@ -77,8 +84,9 @@ async def test_the_merger_cannot_post_review_their_own_emergency(app_harness):
     scenario.permissions["oncall-lead"] = "write"
     scenario.set_reviews([scenario.review(ONCALL, "APPROVED")])
     await app_harness.deliver_and_process("pull_request", merged(scenario))
-    review_event = scenario.review_event(scenario.review(ONCALL, "APPROVED"))
-    review_event["pull_request"] = merged(scenario)["pull_request"]
+    review_event = as_github_sends_it(
+        scenario.review_event(scenario.review(ONCALL, "APPROVED")), merged(scenario)
+    )
     await app_harness.deliver_and_process("pull_request_review", review_event)
     assert "emergency_change" in app_harness.ledger_kinds()
     assert "post_review" not in app_harness.ledger_kinds()

@@ -62,6 +62,8 @@ def test_failures_back_off_then_park_the_delivery_as_dead(database):  # noqa: F8
         error = conn.execute(sa.select(tables.webhook_deliveries.c.last_error)).scalar_one()
     assert error == "GitHub said 502"
     assert backoff(1) < backoff(2) < backoff(30) == timedelta(hours=1)
+    total = sum((backoff(n) for n in range(1, MAX_ATTEMPTS)), timedelta())
+    assert total > timedelta(hours=6), "retries outlast an outage or a rate-limit window"
 
 
 async def test_the_worker_processes_in_order_and_marks_done(database):  # noqa: F811
@@ -76,3 +78,27 @@ async def test_the_worker_processes_in_order_and_marks_done(database):  # noqa: 
     assert await Worker(inbox, process).drain() == 3
     assert seen == ["d0", "d1", "d2"]
     assert {inbox.status_of(f"d{n}") for n in range(3)} == {"done"}
+
+
+def test_redelivering_a_dead_delivery_queues_it_again(database):  # noqa: F811
+    inbox = Inbox(database)
+    inbox.store("d1", "push", None, 7, b"{}")
+    for _ in range(MAX_ATTEMPTS):
+        make_due(database, "d1")
+        [delivery] = inbox.claim()
+        inbox.mark_failed(delivery, "GitHub said 502")
+    assert inbox.status_of("d1") == "dead"
+    assert inbox.store("d1", "push", None, 7, b"{}") is False, "still acknowledged as a duplicate"
+    assert inbox.status_of("d1") == "pending"
+    [again] = inbox.claim()
+    assert again.attempts == 1
+
+
+def test_a_duplicate_of_a_done_delivery_is_not_processed_again(database):  # noqa: F811
+    inbox = Inbox(database)
+    inbox.store("d1", "push", None, 7, b"{}")
+    [delivery] = inbox.claim()
+    inbox.mark_done(delivery.delivery_id)
+    inbox.store("d1", "push", None, 7, b"{}")
+    assert inbox.status_of("d1") == "done"
+    assert inbox.claim() == []
