@@ -1,4 +1,7 @@
-"""Direct-push incidents: their progress, kept once per (repository, pushed head), and the issue.
+"""Direct-push incidents: their progress, kept once per push, and the issue.
+
+A push is identified by repository, ref, ``before`` and ``after`` (``incident_id``): a second
+deletion of a protected branch, or the same commit pushed to another branch, is a new incident.
 
 Every step of the response (revert PR, issue, ``direct_push`` entry, alerts) is done at most once
 per incident: the state below is saved after each step, so a retried delivery, or the same push
@@ -15,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from gidgethub.abc import GitHubAPI
 
 from github_app.jobs import cursors
-from github_app.pushes.classify import Push, PushAttribution
+from github_app.pushes.classify import Push, PushAttribution, incident_id
 from github_app.pushes.report import issue_body, issue_title
 from github_app.store.database import Database
 
@@ -37,7 +40,7 @@ class IncidentState:
 
 def incident_key(push: Push) -> str:
     """The ``sync_cursors`` name of the incident of ``push``."""
-    return f"incident:{push.repo_id}:{push.after}"
+    return f"incident:{push.repo_id}:{incident_id(push)}"
 
 
 def _load(db: Database, push: Push) -> IncidentState:
@@ -57,14 +60,17 @@ async def save_incident(db: Database, push: Push, state: IncidentState) -> None:
 
 
 async def open_issue(
-    gh: GitHubAPI, push: Push, attribution: PushAttribution, *, revert_pr_url: str | None
+    gh: GitHubAPI,
+    push: Push,
+    attribution: PushAttribution,
+    *,
+    revert_pr_url: str | None,
+    policy_error: str | None = None,
 ) -> tuple[int, str]:
     """Open the incident issue; returns its number and web address."""
+    body = issue_body(push, attribution, revert_pr_url=revert_pr_url, policy_error=policy_error)
     issue = await gh.post(
         f"/repos/{push.repo}/issues",
-        data={
-            "title": issue_title(push, attribution),
-            "body": issue_body(push, attribution, revert_pr_url=revert_pr_url),
-        },
+        data={"title": issue_title(push, attribution), "body": body},
     )
     return issue["number"], issue["html_url"]

@@ -2,9 +2,13 @@
 
 The revert commit's tree is the tree of the push's ``before`` commit and its parent is the
 pushed ``after``: merging it puts the branch back exactly as it was, whatever the push did
-(several commits, merges, a force push).  It goes on ``countersign/revert-<sha7>`` and is opened
-as an ordinary pull request, so it needs review like any other change.  Needs the App's
-Contents: write and Pull requests: write permissions.
+(several commits, merges, a force push).  It goes on ``countersign/revert-<branch>-<sha7>-<id>``
+(``report.revert_branch``) and is opened as an ordinary pull request, so it needs review like any
+other change.  Needs the App's Contents: write and Pull requests: write permissions.
+
+A revert branch that already exists is never trusted: anyone with write access could have created
+it with their own commit.  It is moved (forced) onto the commit computed here before any pull
+request is opened from it.
 """
 
 from __future__ import annotations
@@ -37,15 +41,21 @@ async def _revert_commit(gh: GitHubAPI, push: Push) -> str:
 
 
 async def _create_branch(gh: GitHubAPI, push: Push, sha: str) -> None:
-    """Create the revert branch; one left by an earlier attempt is reused."""
+    """Point the revert branch at ``sha``: create it, or force an existing one onto it."""
+    ref = f"heads/{revert_branch(push)}"
     try:
-        await gh.post(
-            f"/repos/{push.repo}/git/refs",
-            data={"ref": f"refs/heads/{revert_branch(push)}", "sha": sha},
-        )
+        await gh.post(f"/repos/{push.repo}/git/refs", data={"ref": f"refs/{ref}", "sha": sha})
     except BadRequest as error:
         if error.status_code != 422:  # 422: the reference already exists
             raise
+        await _force_branch(gh, push.repo, ref, sha)
+
+
+async def _force_branch(gh: GitHubAPI, repo: str, ref: str, sha: str) -> None:
+    """Move an existing ref onto ``sha`` unless it already points there."""
+    existing = await gh.getitem(f"/repos/{repo}/git/ref/{ref}")
+    if (existing.get("object") or {}).get("sha") != sha:
+        await gh.patch(f"/repos/{repo}/git/refs/{ref}", data={"sha": sha, "force": True})
 
 
 async def _existing_pull_request(gh: GitHubAPI, push: Push) -> str | None:

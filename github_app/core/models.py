@@ -71,6 +71,8 @@ class PullRequest(Frozen):
     merged: bool = False
     merge_commit_sha: str | None = None
     merged_by: Account | None = None
+    commit_count: int | None = None  # as GitHub counts them (its listings stop at 250 / 3000)
+    changed_file_count: int | None = None
 
     @property
     def owner(self) -> str:

@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from gidgethub import BadRequest
+from gidgethub import BadRequest, RateLimitExceeded
 from gidgethub.abc import GitHubAPI
 
 from github_app.core.models import Commit, PullRequest, Review
@@ -34,6 +34,16 @@ class PullRequestFacts:
     commits: tuple[Commit, ...]
     files: tuple[str, ...]
     reviews: tuple[Review, ...]
+    incomplete: str | None = None  # set when GitHub listed fewer commits or files than exist
+
+
+def _shortfall(pr: PullRequest, commits: int, files: int) -> str | None:
+    """Why the listings are short, if they are: GitHub stops at 250 commits and 3000 files."""
+    if pr.commit_count is not None and commits < pr.commit_count:
+        return f"GitHub listed {commits} of the pull request's {pr.commit_count} commits."
+    if pr.changed_file_count is not None and files < pr.changed_file_count:
+        return f"GitHub listed {files} of the pull request's {pr.changed_file_count} files."
+    return None
 
 
 async def _collect(gh: GitHubAPI, url: str) -> list[dict]:
@@ -57,6 +67,7 @@ async def pull_request_facts(gh: GitHubAPI, pr: PullRequest) -> PullRequestFacts
         commits=tuple(parse.api_commit(c) for c in commits),
         files=tuple(dict.fromkeys(paths)),
         reviews=tuple(filter(None, (parse.review(r) for r in reviews))),
+        incomplete=_shortfall(pr, len(commits), len(files)),
     )
 
 
@@ -97,8 +108,19 @@ async def load_policy(
         ), None
     except PolicyError as error:
         return None, str(error)
-    except (BadRequest, UnicodeDecodeError) as error:
+    except BadRequest as error:
+        if is_rate_limit(error):
+            raise  # transient: the worker retries the delivery after the reset
         return None, f"could not read the policy: {error}"
+    except UnicodeDecodeError as error:
+        return None, f"could not read the policy: {error}"
+
+
+def is_rate_limit(error: BadRequest) -> bool:
+    """GitHub's primary (403/429 with no quota left) or secondary rate limit."""
+    if isinstance(error, RateLimitExceeded) or error.status_code == 429:
+        return True
+    return error.status_code == 403 and "rate limit" in str(error).lower()
 
 
 def referenced_teams(policy: Policy) -> frozenset[str]:

@@ -37,6 +37,8 @@ def pull_request(pr: Json, repository: Json) -> PullRequest:
         merged=bool(pr.get("merged") or pr.get("merged_at")),
         merge_commit_sha=pr.get("merge_commit_sha"),
         merged_by=account(pr.get("merged_by")),
+        commit_count=pr.get("commits"),
+        changed_file_count=pr.get("changed_files"),
     )
 
 

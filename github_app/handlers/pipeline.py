@@ -98,6 +98,7 @@ async def evaluate_pull_request(ctx: HandlerContext, pr: PullRequest) -> Evaluat
             frozen=freeze is not None,
             freeze_reason=freeze.reason if freeze else None,
             revoked=revoked,
+            incomplete=facts.incomplete,
         )
     )
     return Evaluation(pr, facts, policy, policy_error, attribution, decision)

@@ -8,7 +8,9 @@ matter between this event and ``pull_request`` ``closed``: GitHub is asked which
 request, if any, produced the pushed head.
 
 The policy judging the push is read at the push's ``before`` commit: a push cannot loosen the
-rules it is judged by.  An unreadable policy fails closed to the shipped default.
+rules it is judged by.  An unreadable policy fails closed: the shipped default judges the push,
+and since the branches the real policy protects are unknown, a push to any branch is recorded
+(with ``policy_error`` in its data).
 """
 
 from __future__ import annotations
@@ -84,14 +86,14 @@ async def _merged_through_pr(ctx: HandlerContext, push: Push) -> int | None:
         if error.status_code in {404, 409, 422}:
             return None  # GitHub knows no PR for this commit: judge it as a direct push
         raise
-    return merged_pull_request(push.after, pulls)
+    return merged_pull_request(push.after, push.branch or "", pulls)
 
 
 async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
     """Record and answer the push if it bypassed pull requests on a protected branch."""
     effective, policy_error = await _policy_for(ctx, push)
     policy = effective.policy if effective else ctx.services.default_policy
-    reason = ignore_reason(push, policy)
+    reason = ignore_reason(push, policy, protection_known=policy_error is None)
     if reason is not None:
         log.debug("push_ignored", repo=push.repo, ref=push.ref, reason=reason)
         return
@@ -157,7 +159,11 @@ class Incident:
             return state
         try:
             number, url = await open_issue(
-                self.ctx.gh, self.push, self.attribution, revert_pr_url=state.revert_pr_url
+                self.ctx.gh,
+                self.push,
+                self.attribution,
+                revert_pr_url=state.revert_pr_url,
+                policy_error=self.policy_error,
             )
         except BadRequest as error:  # e.g. 410: issues are disabled on the repository
             self.errors["issue"] = str(error)

@@ -6,10 +6,11 @@ records each as ``push_denied`` or ``push_bypassed``, with the rules that failed
 start-up and hourly; the first run of a repository looks back a ``month``, later runs a ``day``
 or a ``week`` depending on when the last run finished, so nothing ages out unseen.
 
-Each suite is *claimed* in ``sync_cursors`` (``rule_suite:<repo id>:<suite id>``) before it is
-recorded: a second run, or another replica, imports nothing twice.  Claims are pruned once
-GitHub can no longer return the suite.  Needs the App's Administration: read permission;
-without it the repository is reported and skipped.
+Each suite is *claimed* in ``sync_cursors`` (``rule_suite:<repo id>:<suite id>``) in the same
+transaction that appends its ledger entry: a second run, or another replica, imports nothing
+twice, and a crash can never leave a claim without its entry (the suite is retried instead).
+Claims are pruned once GitHub can no longer return the suite.  Needs the App's
+Administration: read permission; without it the repository is reported and skipped.
 """
 
 from __future__ import annotations
@@ -19,13 +20,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from gidgethub import BadRequest, GitHubException
 
-from github_app.actions.evidence import new_entry, record
+from github_app.actions.evidence import new_entry
 from github_app.handlers.context import HandlerContext, parse_time
 from github_app.jobs import cursors
+from github_app.ledger.entry import NewEntry
+from github_app.ledger.ledger import Ledger
 from github_app.logs import get_logger
+from github_app.metrics import LEDGER_APPENDS
 from github_app.rulesets.sync import Repository
+from github_app.store.database import Database
+from github_app.store.tables import sync_cursors
 
 log = get_logger(__name__)
 
@@ -123,30 +130,56 @@ async def _detail(ctx: HandlerContext, repo: Repository, suite_id: int) -> Json 
         return None
 
 
+class _AlreadyClaimed(Exception):
+    """Another run or replica holds the claim: roll back and import nothing."""
+
+
+def claim_and_append(db: Database, ledger: Ledger, claim: str, value: str, entry: NewEntry) -> bool:
+    """Insert the claim ``claim`` and append ``entry`` in ONE transaction; all or nothing.
+
+    ``False`` (and nothing written) when the claim already exists.  Synchronous.
+    """
+    try:
+        with db.write_transaction() as conn:
+            try:
+                conn.execute(
+                    sync_cursors.insert().values(
+                        name=claim, value=value, updated_at=datetime.now(UTC)
+                    )
+                )
+            except sa.exc.IntegrityError:
+                # On PostgreSQL the transaction is now aborted: leave it by rolling back.
+                raise _AlreadyClaimed from None
+            ledger.append(entry, conn=conn)
+    except _AlreadyClaimed:
+        return False
+    return True
+
+
 async def _import_suite(ctx: HandlerContext, repo: Repository, suite: Json) -> bool:
     """Record ``suite`` unless already claimed; ``True`` if this call recorded it."""
-    db = ctx.services.db
+    services = ctx.services
     claim = _claim_name(repo, suite["id"])
-    if not await asyncio.to_thread(cursors.claim, db, claim, str(suite.get("pushed_at") or "")):
+    if await asyncio.to_thread(cursors.read, services.db, claim) is not None:
+        return False  # cheap early exit: no detail fetch for suites already imported
+    detail = await _detail(ctx, repo, suite["id"])
+    entry = new_entry(
+        ctx,
+        KIND_BY_RESULT[suite["result"]],
+        occurred_at=parse_time(suite.get("pushed_at")),
+        repo=repo.full_name,
+        repo_id=repo.id,
+        head_sha=suite.get("after_sha"),
+        actor=suite.get("actor_name"),
+        data=denial_data(suite, detail),
+    )
+    pushed_at = str(suite.get("pushed_at") or "")
+    if not await asyncio.to_thread(
+        claim_and_append, services.db, services.ledger, claim, pushed_at, entry
+    ):
         return False
-    try:
-        detail = await _detail(ctx, repo, suite["id"])
-        await record(
-            ctx,
-            new_entry(
-                ctx,
-                KIND_BY_RESULT[suite["result"]],
-                occurred_at=parse_time(suite.get("pushed_at")),
-                repo=repo.full_name,
-                repo_id=repo.id,
-                head_sha=suite.get("after_sha"),
-                actor=suite.get("actor_name"),
-                data=denial_data(suite, detail),
-            ),
-        )
-    except BaseException:
-        await asyncio.to_thread(cursors.release, db, claim)  # let a later run import it
-        raise
+    LEDGER_APPENDS.labels(entry.kind).inc()
+    await asyncio.to_thread(services.ledger.maybe_checkpoint)
     return True
 
 

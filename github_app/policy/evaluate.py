@@ -59,9 +59,7 @@ DecisionState = Literal[
     "policy_invalid",
     "emergency",
 ]
-PASSING_STATES: frozenset[str] = frozenset(
-    {"not_required", "not_agent", "approved", "emergency"}
-)
+PASSING_STATES: frozenset[str] = frozenset({"not_required", "not_agent", "approved", "emergency"})
 
 # GitHub's private commit e-mail: "<id>+<login>@users.noreply.<host>" (or the older "<login>@…").
 _NOREPLY = re.compile(r"^(?:(\d+)\+)?([a-z0-9][a-z0-9-]*(?:\[bot\])?)@users\.noreply\.", re.I)
@@ -82,6 +80,7 @@ class EvaluationInput(Frozen):
     frozen: bool = False
     freeze_reason: str | None = None
     revoked: bool = False
+    incomplete: str | None = None  # why GitHub did not list every commit or file, if it did not
 
     @field_validator("reviewer_facts")
     @classmethod
@@ -189,6 +188,8 @@ def evaluate(inp: EvaluationInput) -> Decision:
         return _policy_invalid(inp)
     if not inp.policy.policy.is_protected(inp.pr.base_ref, inp.pr.default_branch):
         return _not_required(inp)
+    if inp.incomplete is not None:
+        return _incomplete(inp, inp.incomplete)
     ctx = _context(inp, inp.policy.policy)
     if not ctx.is_agent and not ctx.policy_files and not inp.revoked:
         return _not_agent(ctx)
@@ -573,6 +574,18 @@ def _policy_invalid(inp: EvaluationInput) -> Decision:
         title="Policy unreadable: failing closed",
         summary=f"The Countersign policy could not be read, so this check fails closed. {error}",
         to_pass=(f"fix the policy file on the base branch: {error}",),
+    )
+
+
+def _incomplete(inp: EvaluationInput, why: str) -> Decision:
+    return Decision(
+        state="blocked",
+        passing=False,
+        title="Too large to judge: failing closed",
+        summary=f"{why} Countersign cannot check commits or files it cannot see, so this "
+        "check fails closed.",
+        to_pass=("split the pull request into smaller ones",),
+        policy_sha=inp.policy.sha if inp.policy else None,
     )
 
 

@@ -6,11 +6,13 @@ GitHub associates with the pushed head; the shell (``handlers/push.py``) fetches
 
 Ignored outright: tags, unprotected branches, pushes that change nothing, pushes by GitHub's
 merge queue, and the creation of a protected branch from commits that already existed (a new
-``release/*`` cut from ``main``).  Deleting a protected branch is a direct push.
+``release/*`` cut from ``main``).  Deleting a protected branch is a direct push.  When the policy
+could not be read, which branches it protects is unknown, so no branch counts as unprotected.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -108,12 +110,26 @@ def push_from_payload(payload: Json) -> Push:
     )
 
 
-def ignore_reason(push: Push, policy: Policy) -> str | None:
-    """Why this push cannot be a direct push (``None``: it may be one; ask GitHub next)."""
+def incident_id(push: Push) -> str:
+    """A fixed-length id of the push's incident: one per repository, ref, before and after.
+
+    The pushed head alone is not enough: every branch deletion has the same ``after``, and one
+    commit pushed directly to two branches is two incidents.
+    """
+    facts = "\0".join((str(push.repo_id), push.ref, push.before, push.after))
+    return hashlib.sha256(facts.encode()).hexdigest()
+
+
+def ignore_reason(push: Push, policy: Policy, *, protection_known: bool = True) -> str | None:
+    """Why this push cannot be a direct push (``None``: it may be one; ask GitHub next).
+
+    ``protection_known=False`` (the policy could not be read, ``policy`` is only the shipped
+    default) fails closed: a branch the default leaves unprotected may be protected by the org.
+    """
     branch = push.branch
     if branch is None:
         return "not a branch"
-    if not policy.is_protected(branch, push.default_branch):
+    if protection_known and not policy.is_protected(branch, push.default_branch):
         return "unprotected branch"
     if push.before == push.after:
         return "nothing changed"
@@ -124,15 +140,16 @@ def ignore_reason(push: Push, policy: Policy) -> str | None:
     return None
 
 
-def merged_pull_request(after: str, pulls: Iterable[Json]) -> int | None:
-    """The number of the merged PR that put ``after`` on the branch, if any.
+def merged_pull_request(after: str, branch: str, pulls: Iterable[Json]) -> int | None:
+    """The number of the PR merged into ``branch`` that put ``after`` on it, if any.
 
     ``pulls`` is ``GET /repos/{owner}/{repo}/commits/{after}/pulls``.  A merge or squash commit
     is the PR's ``merge_commit_sha``; after a rebase merge (or a fast-forward) the pushed head is
-    that sha too, or the PR's own head.
+    that sha too, or the PR's own head.  A PR merged into another branch explains nothing: its
+    merge commit can be fast-forwarded onto ``branch`` without review there.
     """
     for pull in pulls:
-        if not pull.get("merged_at"):
+        if not pull.get("merged_at") or (pull.get("base") or {}).get("ref") != branch:
             continue
         head = (pull.get("head") or {}).get("sha")
         if after in (pull.get("merge_commit_sha"), head):

@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from github_app.actions.alerts import SIGNATURE_HEADER, signature
+from github_app.pushes.classify import ZERO_SHA, push_from_payload
+from github_app.pushes.report import revert_branch
 from tests.pushes.push_payloads import AFTER, BEFORE, HUMAN_MESSAGE, push_payload
 from tests.rulesets.helpers import REPO, REPO_ID, entries, serve_org_policy
 from tests.support.fake_github import example
@@ -25,7 +27,6 @@ alerts:
     - url: {HOOK}
       secret_env: {SECRET_ENV}
 """
-
 
 
 @pytest.fixture
@@ -67,10 +68,12 @@ async def test_agent_direct_push_is_a_violation_with_issue_alert_and_revert(app_
     commit_body = json.loads(revert["commit"].calls[0].content)
     assert commit_body["tree"] == example("git-commit")["tree"]["sha"]
     assert commit_body["parents"] == [AFTER]
+    branch = revert_branch(push_from_payload(push_payload()))
+    assert branch.startswith("countersign/revert-master-aaaaaaa")
     ref_body = json.loads(revert["ref"].calls[0].content)
-    assert ref_body == {"ref": "refs/heads/countersign/revert-aaaaaaa", "sha": "9" * 40}
+    assert ref_body == {"ref": f"refs/heads/{branch}", "sha": "9" * 40}
     pull_body = json.loads(revert["pull"].calls[0].content)
-    assert (pull_body["head"], pull_body["base"]) == ("countersign/revert-aaaaaaa", "master")
+    assert (pull_body["head"], pull_body["base"]) == (branch, "master")
 
     [issue] = [json.loads(r.content) for r in github.issues.calls]
     assert "agent-authored" in issue["title"] and AFTER in issue["body"]
@@ -183,3 +186,100 @@ async def test_push_from_a_merged_pr_is_not_a_direct_push(app_harness, push_firs
     assert entries(app_harness, "direct_push") == []
     assert github.issues.call_count == 0
     assert [e.kind for e in entries(app_harness, "merge")] == ["merge"]
+
+
+def serve_existing_revert_branch(github, points_at: str) -> tuple:
+    """The revert branch already exists (422 on create) and points at ``points_at``."""
+    branch = revert_branch(push_from_payload(push_payload()))
+    github.route(
+        "POST",
+        f"/repos/{REPO}/git/refs",
+        status=422,
+        json={"message": "Reference already exists", "documentation_url": "fake"},
+    )
+    existing = {**example("git-ref"), "ref": f"refs/heads/{branch}"}
+    existing["object"] = {**existing["object"], "sha": points_at}
+    read = github.route("GET", f"/repos/{REPO}/git/ref/heads/{branch}", json=existing)
+    moved = {**existing, "object": {**existing["object"], "sha": "9" * 40}}
+    update = github.route("PATCH", f"/repos/{REPO}/git/refs/heads/{branch}", json=moved)
+    return read, update
+
+
+async def test_a_precreated_revert_branch_is_forced_to_the_computed_revert(app_harness):
+    github = app_harness.github
+    serve_org_policy(github, RESPONSE_POLICY)
+    revert = serve_revert_routes(github)
+    read, update = serve_existing_revert_branch(github, points_at="e" * 40)
+    await app_harness.deliver_and_process("push", push_payload())
+    assert read.call_count == 1
+    assert json.loads(update.calls[0].content) == {"sha": "9" * 40, "force": True}
+    assert revert["pull"].call_count == 1
+    [violation] = entries(app_harness, "direct_push")
+    assert violation.data["revert_pr_url"] == example("pull-request")["html_url"]
+
+
+async def test_a_revert_branch_already_at_the_computed_revert_is_left_alone(app_harness):
+    github = app_harness.github
+    serve_org_policy(github, RESPONSE_POLICY)
+    revert = serve_revert_routes(github)
+    read, update = serve_existing_revert_branch(github, points_at="9" * 40)
+    await app_harness.deliver_and_process("push", push_payload())
+    assert (read.call_count, update.call_count) == (1, 0)
+    assert revert["pull"].call_count == 1
+
+
+async def test_a_commit_merged_into_another_branch_does_not_excuse_a_push(app_harness):
+    github = app_harness.github
+    into_dev = example("pull-request")
+    into_dev.update(merged_at="2026-11-20T12:00:00Z", merge_commit_sha=AFTER)
+    into_dev["base"]["ref"] = "dev"
+    github.route("GET", f"/repos/{REPO}/commits/{AFTER}/pulls", json=[into_dev])
+    await app_harness.deliver_and_process("push", push_payload())
+    [violation] = entries(app_harness, "direct_push")
+    assert violation.data["violation"] is True and violation.data["branch"] == "master"
+    assert github.issues.call_count == 1
+
+
+def deletion(branch: str, before: str) -> dict:
+    payload = push_payload(ref=f"refs/heads/{branch}", before=before, after=ZERO_SHA, commits=[])
+    payload["deleted"] = True
+    return payload
+
+
+async def test_every_protected_branch_deletion_is_recorded(app_harness):
+    await app_harness.deliver_and_process("push", deletion("release/1", BEFORE))
+    await app_harness.deliver_and_process("push", deletion("release/2", "c" * 40))
+    recorded = entries(app_harness, "direct_push")
+    assert [(e.data["branch"], e.data["deleted"]) for e in recorded] == [
+        ("release/1", True),
+        ("release/2", True),
+    ]
+
+
+async def test_the_same_head_pushed_to_two_branches_is_two_incidents(app_harness):
+    github = app_harness.github
+    await app_harness.deliver_and_process("push", push_payload())
+    await app_harness.deliver_and_process("push", push_payload(ref="refs/heads/release/1"))
+    recorded = entries(app_harness, "direct_push")
+    assert [e.data["branch"] for e in recorded] == ["master", "release/1"]
+    assert github.issues.call_count == 2
+
+
+async def test_unreadable_policy_records_pushes_to_any_branch(app_harness):
+    github = app_harness.github
+    github.route(
+        "GET",
+        "/repos/Codertocat/.github/contents/countersign.yml",
+        status=403,
+        json={"message": "Resource not accessible by integration", "documentation_url": "x"},
+    )
+    await app_harness.deliver_and_process("push", push_payload(ref="refs/heads/deploy/prod"))
+    await app_harness.deliver_and_process(
+        "push", push_payload(ref="refs/heads/deploy/qa", message=HUMAN_MESSAGE)
+    )
+    agent, human = entries(app_harness, "direct_push")
+    assert "could not read the policy" in agent.data["policy_error"]
+    assert agent.data["violation"] is True and agent.data["branch"] == "deploy/prod"
+    assert human.data["policy_error"] and human.data["violation"] is False
+    [issue] = [json.loads(r.content) for r in github.issues.calls]
+    assert "could not read the policy" in issue["body"]

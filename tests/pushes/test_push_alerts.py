@@ -13,6 +13,7 @@ import respx
 from github_app.actions.alerts import (
     SIGNATURE_HEADER,
     refused_destination,
+    resolve_host,
     send_alerts,
     signature,
 )
@@ -54,15 +55,83 @@ def test_signature_is_hmac_sha256_of_the_body():
         "https://localhost:8080/",
         "ftp://example.com/",
         "https://[::1]/",
+        "http://localhost./",
+        "http://2130706433/",
+        "http://127.1/",
+        "http://0x7f.0.0.1/",
+        "http://017700000001/",
+        "http://0/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:a9fe:a9fe]/",
+        "http://[2002:7f00:1::]/",
+        "http://[fe80::1]/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+        "http://100.64.0.1/",
+        "http://240.0.0.1/",
     ],
 )
-def test_internal_destinations_are_refused(url):
-    assert refused_destination(url) is not None
+async def test_internal_destinations_are_refused(url, fake_dns):
+    assert await refused_destination(url) is not None
+    assert fake_dns.asked == [], "literal addresses are judged without resolving"
 
 
-def test_public_destinations_are_allowed():
-    assert refused_destination(HOOK) is None
-    assert refused_destination("https://8.8.8.8/hook") is None
+@pytest.mark.parametrize(
+    ("host", "addresses"),
+    [
+        ("localtest.me", ["127.0.0.1"]),
+        ("metadata.google.internal", ["169.254.169.254"]),
+        ("intranet.example.com", ["10.1.2.3"]),
+        ("v6.example.com", ["fe80::1%eth0"]),
+        ("mapped.example.com", ["::ffff:192.168.0.1"]),
+        ("mixed.example.com", ["93.184.215.14", "127.0.0.1"]),
+        ("empty.example.com", []),
+    ],
+)
+async def test_hosts_resolving_to_any_internal_address_are_refused(host, addresses, fake_dns):
+    fake_dns.answers[host] = addresses
+    assert await refused_destination(f"https://{host}/hook") is not None
+    assert fake_dns.asked == [host]
+
+
+async def test_unresolvable_hosts_are_refused():
+    assert await refused_destination("https://no-such-host.example.com/") is not None
+
+
+async def test_public_destinations_are_allowed(fake_dns):
+    assert await refused_destination(HOOK) is None
+    assert await refused_destination(SLACK) is None
+    assert await refused_destination("https://8.8.8.8/hook") is None
+    assert await refused_destination("http://134744072/") is None, "8.8.8.8 in shorthand"
+    assert fake_dns.asked == ["alerts.example.com", "hooks.slack.example.com"]
+
+
+async def test_a_resolver_can_be_passed_in():
+    async def loopback(_host: str) -> list[str]:
+        return ["127.0.0.1"]
+
+    async def public(_host: str) -> list[str]:
+        return ["93.184.215.14"]
+
+    assert await refused_destination("https://localtest.me/", resolve=loopback) is not None
+    assert await refused_destination("https://localtest.me/", resolve=public) is None
+
+
+async def test_the_default_resolver_returns_every_address():
+    assert await resolve_host("127.0.0.1") == ["127.0.0.1"]  # numeric: no DNS query
+
+
+async def test_alerts_to_internal_hosts_are_never_sent(fake_dns):
+    fake_dns.answers["localtest.me"] = ["127.0.0.1"]
+    config = alerts(webhooks=[{"url": "https://localtest.me/hook"}, {"url": HOOK}])
+    with respx.mock(assert_all_called=False) as router:
+        internal = router.post("https://localtest.me/hook").mock(return_value=httpx.Response(200))
+        public = router.post(HOOK).mock(return_value=httpx.Response(204))
+        refused, sent = await send(config)
+    assert not internal.called and public.call_count == 1
+    assert (refused.ok, refused.attempts) == (False, 0)
+    assert refused.error is not None and "non-public" in refused.error
+    assert sent.ok
 
 
 @respx.mock

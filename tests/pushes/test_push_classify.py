@@ -12,6 +12,7 @@ from github_app.pushes.classify import (
     changes_policy,
     direct_push_data,
     ignore_reason,
+    incident_id,
     is_violation,
     merged_pull_request,
     org_policy_changed,
@@ -80,33 +81,66 @@ def test_creating_a_protected_branch_from_existing_commits_is_ignored():
     assert ignore_reason(push_from_payload(payload), POLICY) is None
 
 
+def test_unreadable_policy_leaves_no_branch_unprotected():
+    push = push_from_payload(push_payload(ref="refs/heads/deploy/prod"))
+    assert ignore_reason(push, POLICY) == "unprotected branch"
+    assert ignore_reason(push, POLICY, protection_known=False) is None
+    tag = push_from_payload(load_payload("push", "with-installation"))
+    assert ignore_reason(tag, POLICY, protection_known=False) == "not a branch"
+
+
+def test_incident_id_tells_apart_branches_and_deletions():
+    master = push_from_payload(push_payload())
+    release = push_from_payload(push_payload(ref="refs/heads/release/1"))
+    assert incident_id(master) == incident_id(push_from_payload(push_payload()))
+    assert incident_id(master) != incident_id(release)
+    deletions = [
+        push_from_payload(push_payload(ref=f"refs/heads/release/{n}", before=sha, after=ZERO_SHA))
+        for n, sha in (("1", BEFORE), ("2", "c" * 40))
+    ]
+    assert incident_id(deletions[0]) != incident_id(deletions[1])
+    assert len(incident_id(master)) == 64
+
+
 def test_deleting_a_protected_branch_is_a_candidate():
     payload = push_payload(ref="refs/heads/release/1.0", after=ZERO_SHA, commits=[])
     payload["deleted"] = True
     assert ignore_reason(push_from_payload(payload), POLICY) is None
 
 
-def pull(number: int, *, merged: bool, merge_sha: str | None, head: str) -> dict:
+def pull(
+    number: int, *, merged: bool, merge_sha: str | None, head: str, base: str = "master"
+) -> dict:
     return {
         "number": number,
         "merged_at": "2026-01-01T00:00:00Z" if merged else None,
         "merge_commit_sha": merge_sha,
         "head": {"sha": head},
+        "base": {"ref": base},
     }
 
 
+def explains(pulls: list[dict], branch: str = "master") -> int | None:
+    return merged_pull_request(AFTER, branch, pulls)
+
+
 def test_merged_pr_explains_the_head_by_merge_sha_or_rebased_head():
-    assert merged_pull_request(AFTER, [pull(3, merged=True, merge_sha=AFTER, head="c" * 40)]) == 3
-    assert merged_pull_request(AFTER, [pull(4, merged=True, merge_sha="d" * 40, head=AFTER)]) == 4
+    assert explains([pull(3, merged=True, merge_sha=AFTER, head="c" * 40)]) == 3
+    assert explains([pull(4, merged=True, merge_sha="d" * 40, head=AFTER)]) == 4
 
 
 def test_open_or_unrelated_prs_do_not_explain_the_head():
-    assert merged_pull_request(AFTER, [pull(5, merged=False, merge_sha=AFTER, head=AFTER)]) is None
-    assert (
-        merged_pull_request(AFTER, [pull(6, merged=True, merge_sha="e" * 40, head="f" * 40)])
-        is None
-    )
-    assert merged_pull_request(AFTER, []) is None
+    assert explains([pull(5, merged=False, merge_sha=AFTER, head=AFTER)]) is None
+    assert explains([pull(6, merged=True, merge_sha="e" * 40, head="f" * 40)]) is None
+    assert explains([]) is None
+
+
+def test_a_pr_merged_into_another_branch_does_not_explain_the_head():
+    into_dev = pull(7, merged=True, merge_sha=AFTER, head="c" * 40, base="dev")
+    assert explains([into_dev], branch="master") is None
+    assert explains([into_dev], branch="dev") == 7
+    into_master = pull(8, merged=True, merge_sha=AFTER, head="c" * 40)
+    assert explains([into_dev, into_master], branch="master") == 8
 
 
 def test_agent_push_is_attributed_per_commit(catalogue):

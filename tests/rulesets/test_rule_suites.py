@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from github_app.jobs import cursors
 from github_app.jobs.denials import denial_data, pull_denials, time_period_for
 from github_app.rulesets.sync import Repository
 from tests.rulesets.helpers import REPO, REPO_ID, entries, installation_context
@@ -83,6 +84,38 @@ async def test_rule_suites_are_imported_once(app_harness, rule_suites):
         (r.url.params["time_period"], r.url.params["rule_suite_result"]) for r in rule_suites.calls
     ]
     assert periods == [("month", "fail"), ("month", "bypass"), ("day", "fail"), ("day", "bypass")]
+
+
+class Crash(Exception):
+    """The process died while recording: no cleanup code gets to run."""
+
+
+async def test_a_crash_while_recording_loses_no_suite(app_harness, rule_suites, monkeypatch):
+    ctx = await installation_context(app_harness)
+    repo = Repository(REPO, REPO_ID)
+    ledger = app_harness.services.ledger
+
+    real_append, crashed = ledger.append_many, []
+
+    def crash_once(entries, *, conn=None):
+        if not crashed:
+            crashed.append(True)
+            raise Crash
+        return real_append(entries, conn=conn)
+
+    monkeypatch.setattr(ledger, "append_many", crash_once)
+    monkeypatch.setattr(cursors, "release", lambda *_: None)  # a dead process cleans nothing up
+    with pytest.raises(Crash):
+        await pull_denials(ctx, repo, now=NOW)
+    assert entries(app_harness, "push_denied") == []
+
+    retry = await pull_denials(ctx, repo, now=NOW + timedelta(hours=1))
+    assert (retry.imported, retry.already_seen) == (2, 0)
+    again = await pull_denials(ctx, repo, now=NOW + timedelta(hours=2))
+    assert (again.imported, again.already_seen) == (0, 2)
+    (denied,) = entries(app_harness, "push_denied")
+    (bypassed,) = entries(app_harness, "push_bypassed")
+    assert (denied.data["rule_suite_id"], bypassed.data["rule_suite_id"]) == (25, 21)
 
 
 async def test_without_permission_the_repository_is_reported_not_fatal(app_harness, github):

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import time
 
-from tests.support.pr_scenario import HUMAN, REVIEWER, PullRequestScenario, api_commit
+from tests.support.pr_scenario import (
+    HUMAN,
+    REVIEWER,
+    PullRequestScenario,
+    api_commit,
+    file_entries,
+)
 
 NEW_HEAD = "1111111111111111111111111111111111111111"
 
@@ -155,7 +161,7 @@ async def test_github_502_then_success_is_retried(app_harness):
     route = app_harness.github.route(
         "GET", f"{scenario.base}/files", status=502, json={"message": "Bad Gateway"}
     )
-    route.then(json=[])
+    route.then(json=file_entries(["src/importer.py"]))
     check = await open_pr(app_harness, scenario)
     assert route.call_count == 2
     assert check["conclusion"] == "action_required"
@@ -219,3 +225,32 @@ async def test_merge_into_an_unprotected_branch_is_not_a_change_of_record(app_ha
     await app_harness.deliver_and_process("pull_request", closed)
     assert "merge" not in app_harness.ledger_kinds()
     assert "unapproved_merge" not in app_harness.ledger_kinds()
+
+
+async def test_a_pr_larger_than_github_lists_fails_closed(app_harness):
+    scenario = PullRequestScenario(app_harness.github)
+    scenario.payload["pull_request"]["changed_files"] = 3001  # GitHub lists at most 3000
+    check = await open_pr(app_harness, scenario)
+    assert check["conclusion"] == "failure"
+    assert "1 of the pull request's 3001 files" in check["output"]["summary"]
+
+
+async def test_a_rate_limited_policy_read_is_retried_later_not_judged(app_harness):
+    scenario = PullRequestScenario(app_harness.github)
+    reset = str(int(time.time()) + 3600)  # longer than the client waits: it gives up now
+    app_harness.github.route(
+        "GET",
+        f"/repos/{scenario.repo}/contents/{{+path}}",
+        status=403,
+        json={"message": "API rate limit exceeded"},
+        headers={
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-limit": "5000",
+            "x-ratelimit-reset": reset,
+        },
+    )
+    await app_harness.deliver("pull_request", scenario.event("opened"), delivery_id="limited")
+    await app_harness.drain()
+    assert app_harness.services.inbox.status_of("limited") == "failed", "kept for a retry"
+    assert scenario.published() == []
+    assert "policy_invalid" not in app_harness.ledger_kinds()

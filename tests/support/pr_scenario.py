@@ -69,6 +69,24 @@ def agent_commit(sha: str) -> dict[str, Any]:
     return api_commit(sha, message)
 
 
+def file_entries(paths: list[str]) -> list[dict[str, Any]]:
+    """Changed files as ``GET /repos/{o}/{r}/pulls/{n}/files`` returns them."""
+    return [
+        {
+            "sha": "a" * 40,
+            "filename": path,
+            "status": "modified",
+            "additions": 1,
+            "deletions": 0,
+            "changes": 1,
+            "blob_url": "https://github.test/b",
+            "raw_url": "https://github.test/r",
+            "contents_url": "https://github.test/c",
+        }
+        for path in paths
+    ]
+
+
 class PullRequestScenario:
     """One PR on the fake GitHub, plus the check runs the App publishes for it."""
 
@@ -116,26 +134,14 @@ class PullRequestScenario:
         return body
 
     def set_commits(self, commits: list[dict[str, Any]]) -> None:
-        """What ``pulls/{n}/commits`` returns."""
+        """What ``pulls/{n}/commits`` returns (and the PR's own count of commits)."""
+        self.payload["pull_request"]["commits"] = len(commits)
         self.github.route("GET", f"{self.base}/commits", json=commits)
 
     def set_files(self, paths: list[str]) -> None:
-        """What ``pulls/{n}/files`` returns."""
-        files = [
-            {
-                "sha": "a" * 40,
-                "filename": p,
-                "status": "modified",
-                "additions": 1,
-                "deletions": 0,
-                "changes": 1,
-                "blob_url": "https://github.test/b",
-                "raw_url": "https://github.test/r",
-                "contents_url": "https://github.test/c",
-            }
-            for p in paths
-        ]
-        self.github.route("GET", f"{self.base}/files", json=files)
+        """What ``pulls/{n}/files`` returns (and the PR's own count of changed files)."""
+        self.payload["pull_request"]["changed_files"] = len(paths)
+        self.github.route("GET", f"{self.base}/files", json=file_entries(paths))
 
     def set_reviews(self, reviews: list[dict[str, Any]]) -> None:
         """What ``pulls/{n}/reviews`` returns."""
