@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from github_app.actions.check_run import check_run_body, publish_check_run
 from github_app.actions.evidence import new_entry, record
@@ -30,6 +31,9 @@ from github_app.metrics import DECISIONS
 from github_app.policy.evaluate import Decision, EvaluationInput, evaluate
 from github_app.policy.loader import EffectivePolicy
 from github_app.state.decisions import PrRecord
+
+if TYPE_CHECKING:
+    from github_app.services import Services
 
 
 def agent_logins(catalogue: Catalogue) -> frozenset[str]:
@@ -61,14 +65,34 @@ class Evaluation:
     policy_error: str | None
     attribution: Attribution
     decision: Decision
+    inputs: EvaluationInput
 
 
-async def evaluate_pull_request(ctx: HandlerContext, pr: PullRequest) -> Evaluation:
-    """Gather what the decision needs from GitHub and the store, then decide (pure)."""
+async def _containment(services: Services, pr: PullRequest, session_id: str | None) -> dict:
+    """The freeze and revocation facts of an evaluation input, read now."""
+    freeze, revoked = await asyncio.gather(
+        asyncio.to_thread(services.containment.active_freeze, pr.repo_full_name),
+        asyncio.to_thread(services.containment.is_revoked, session_id),
+    )
+    return {
+        "frozen": freeze is not None,
+        "freeze_reason": freeze.reason if freeze else None,
+        "revoked": revoked,
+    }
+
+
+async def evaluate_pull_request(
+    ctx: HandlerContext, pr: PullRequest, *, policy_ref: str | None = None
+) -> Evaluation:
+    """Gather what the decision needs from GitHub and the store, then decide (pure).
+
+    The policy is read at ``policy_ref`` (default: the base branch); a merged PR passes its
+    base commit, so a PR that edits the policy is not judged by its own edit.
+    """
     services = ctx.services
     facts, (policy, policy_error) = await asyncio.gather(
         pull_request_facts(ctx.gh, pr),
-        load_policy(ctx.gh, pr.repo_full_name, pr.base_ref, services.default_policy),
+        load_policy(ctx.gh, pr.repo_full_name, policy_ref or pr.base_ref, services.default_policy),
     )
     rules = policy.policy if policy else services.default_policy
     catalogue = services.catalogue_for(rules)
@@ -80,28 +104,33 @@ async def evaluate_pull_request(ctx: HandlerContext, pr: PullRequest) -> Evaluat
         assisted_is_agent=rules.detection.ai_assisted_is_agent,
     )
     reviewers = await reviewer_facts(ctx.gh, pr, facts.reviews, referenced_teams(rules))
-    freeze, revoked = await asyncio.gather(
-        asyncio.to_thread(services.containment.active_freeze, pr.repo_full_name),
-        asyncio.to_thread(services.containment.is_revoked, attribution.session_id),
+    inputs = EvaluationInput(
+        pr=pr,
+        commits=facts.commits,
+        reviews=facts.reviews,
+        changed_files=facts.files,
+        attribution=attribution,
+        policy=policy,
+        policy_error=policy_error,
+        reviewer_facts=reviewers,
+        agent_logins=agent_logins(catalogue),
+        incomplete=facts.incomplete,
+        **await _containment(services, pr, attribution.session_id),
     )
-    decision = evaluate(
-        EvaluationInput(
-            pr=pr,
-            commits=facts.commits,
-            reviews=facts.reviews,
-            changed_files=facts.files,
-            attribution=attribution,
-            policy=policy,
-            policy_error=policy_error,
-            reviewer_facts=reviewers,
-            agent_logins=agent_logins(catalogue),
-            frozen=freeze is not None,
-            freeze_reason=freeze.reason if freeze else None,
-            revoked=revoked,
-            incomplete=facts.incomplete,
-        )
-    )
-    return Evaluation(pr, facts, policy, policy_error, attribution, decision)
+    return Evaluation(pr, facts, policy, policy_error, attribution, evaluate(inputs), inputs)
+
+
+async def _with_current_containment(services: Services, ev: Evaluation) -> Evaluation:
+    """Decide again if a freeze or revocation changed while GitHub was being read.
+
+    Without this, an evaluation that started before a freeze could publish ``success`` after
+    the containment sweep had already published ``failure``.
+    """
+    now = await _containment(services, ev.pr, ev.attribution.session_id)
+    if all(getattr(ev.inputs, key) == value for key, value in now.items()):
+        return ev
+    inputs = ev.inputs.model_copy(update=now)
+    return replace(ev, inputs=inputs, decision=evaluate(inputs))
 
 
 def _state_entries(
@@ -178,9 +207,10 @@ def _state_entries(
     return entries
 
 
-async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) -> Decision:
+async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) -> Evaluation:
     """Update the check run, record what changed in the ledger, remember the state."""
     services, pr = ctx.services, ev.pr
+    ev = await _with_current_containment(services, ev)
     previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
     existing = previous.check_run_id if previous and previous.head_sha == pr.head_sha else None
     ignored = ev.policy.ignored if ev.policy else ()
@@ -192,11 +222,9 @@ async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) ->
         PrRecord(pr.repo_id, pr.number, pr.head_sha, ev.decision.state, check_run_id),
     )
     DECISIONS.labels(ev.decision.state).inc()
-    return ev.decision
+    return ev
 
 
 async def reevaluate(ctx: HandlerContext, pr: PullRequest, occurred_at: datetime) -> Evaluation:
     """Evaluate and publish one open pull request."""
-    evaluation = await evaluate_pull_request(ctx, pr)
-    await publish(ctx, evaluation, occurred_at)
-    return evaluation
+    return await publish(ctx, await evaluate_pull_request(ctx, pr), occurred_at)

@@ -41,7 +41,9 @@ async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
     if not pr_json.get("merged"):
         return
     pr = parse.pull_request(pr_json, event.data["repository"])
-    evaluation = await evaluate_pull_request(ctx, pr)
+    # The policy as it was before the merge: a PR editing the policy is not judged by itself.
+    base_sha = pr_json["base"].get("sha")
+    evaluation = await evaluate_pull_request(ctx, pr, policy_ref=base_sha)
     decision, attribution = evaluation.decision, evaluation.attribution
     if decision.state == "not_required" or decision.state == "not_agent":
         return  # only agent (and policy-file) changes reaching a protected branch are recorded

@@ -55,18 +55,28 @@ class ContainmentWatch:
         self._lock = asyncio.Lock()
 
     async def prime(self) -> None:
-        """Take the current state as the baseline (at start-up)."""
-        self._seen = await asyncio.to_thread(containment_fingerprint, self._services.db)
+        """Take the current state as the baseline at start-up.
+
+        An active freeze at start-up (set by the CLI while no server ran, say) leaves no
+        baseline, so the first check re-evaluates every open pull request.
+        """
+        current = await asyncio.to_thread(containment_fingerprint, self._services.db)
+        started, lifted, _revocations = current
+        self._seen = None if started > lifted else current
 
     async def check(self) -> int:
-        """Re-evaluate every open PR if containment changed; returns how many were."""
+        """Re-evaluate every open PR if containment changed; returns how many were.
+
+        The new state is remembered only once the sweep finished, so a sweep that failed
+        (GitHub down, say) is tried again at the next check.
+        """
         async with self._lock:
             current = await asyncio.to_thread(containment_fingerprint, self._services.db)
-            previous, self._seen = self._seen, current
-            if previous is None or previous == current:
+            if current == self._seen:
                 return 0
             log.info("containment_changed", fingerprint=current)
             counts = await for_each_repository(
                 self._services, partial(sweep_repository, force=True)
             )
+            self._seen = current
             return sum(counts)

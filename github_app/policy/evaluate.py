@@ -480,7 +480,7 @@ def _session_problem(ctx: _Context) -> str | None:
     if not derived:
         return None
     return (
-        f"no commit carries a session id (Countersign derived {session_id}), "
+        f"no commit carries a session id (Countersign derived {_literal(session_id)}), "
         "and the policy does not accept derived session ids"
     )
 
@@ -504,15 +504,20 @@ def _who_is_not(ctx: _Context, count: int) -> str:
     return ("who is not " if count == 1 else "who are not ") + join_words(parts)
 
 
+def _literal(text: str) -> str:
+    """Commit-controlled text as an inert inline code span (no links, mentions or markup)."""
+    cleaned = " ".join(text.replace("`", "'").split())
+    return f"`{cleaned}`"
+
+
 def _intro(ctx: _Context) -> str:
     attribution = ctx.inp.attribution
     if not ctx.is_agent and ctx.policy_files:
         return f"Human change that edits a policy file ({', '.join(ctx.policy_files)})."
     if not ctx.is_agent:
         return "Change with no agent signal."
-    session, derived = session_of(ctx.inp)
-    if derived:
-        session += ", derived"
+    session_id, derived = session_of(ctx.inp)
+    session = _literal(session_id) + (", derived" if derived else "")
     launcher = (
         f"launched by @{attribution.launched_by.lstrip('@')}"
         if attribution.launched_by

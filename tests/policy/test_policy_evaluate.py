@@ -453,7 +453,7 @@ def test_missing_session_id_is_derived_from_the_pull_request():
     inp = evaluation(attribution=agent_attribution(session_id=None), reviews=(review("bob"),))
     decision = evaluate(inp)
     assert decision.state == "approved"
-    assert "session pr:42:7, derived" in decision.summary
+    assert "session `pr:42:7`, derived" in decision.summary
     strict = policy(org="session: {allow_derived: false}")
     assert evaluate(inp.model_copy(update={"policy": strict})).state == "blocked"
 
@@ -610,3 +610,11 @@ def test_every_review_not_counted_has_a_reason():
     for verdict in decision.approvals:
         assert verdict.reason
     assert {v.commit_id for v in decision.approvals} == {HEAD, OLD}
+
+
+def test_a_session_id_cannot_inject_markdown_into_the_check_run():
+    hostile = "[Approved-merge-now](https://evil.example)`x"
+    inp = evaluation(attribution=agent_attribution(session_id=hostile))
+    summary = evaluate(inp).summary
+    assert "`[Approved-merge-now](https://evil.example)'x`" in summary
+    assert "(session [" not in summary

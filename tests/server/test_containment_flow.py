@@ -62,3 +62,37 @@ async def test_revoked_session_blocks_its_prs(app_harness):
         "revoked" in latest["output"]["title"].lower()
         or "revoked" in latest["output"]["summary"].lower()
     )
+
+
+async def test_a_freeze_set_while_no_server_ran_applies_at_start(app_harness):
+    scenario = PullRequestScenario(app_harness.github)
+    scenario.permissions["senior-reviewer"] = "write"
+    scenario.set_reviews([scenario.review(REVIEWER, "APPROVED")])
+    await app_harness.deliver_and_process("pull_request", scenario.event("opened"))
+    serve_open_pull_requests(app_harness, scenario)
+    services = app_harness.services
+    services.containment.freeze(None, "set from the CLI", "secops")  # no server was told
+    await services.containment_watch.prime()  # what Services.start does
+    assert await services.containment_watch.check() == 1
+    assert scenario.last_conclusion() == "failure"
+    assert await services.containment_watch.check() == 0, "nothing changed since"
+
+
+async def test_a_freeze_during_an_evaluation_is_not_overwritten_by_it(app_harness):
+    import httpx
+
+    scenario = PullRequestScenario(app_harness.github)
+    scenario.permissions["senior-reviewer"] = "write"
+    approval = scenario.review(REVIEWER, "APPROVED")
+
+    def reviews_then_freeze(_request):
+        # The freeze lands while this evaluation is still reading GitHub.
+        app_harness.services.containment.freeze(None, "incident", "secops")
+        return httpx.Response(200, json=[approval])
+
+    app_harness.github.route("GET", f"{scenario.base}/reviews", handler=reviews_then_freeze)
+    await app_harness.deliver_and_process("pull_request", scenario.event("opened"))
+    assert scenario.last_conclusion() == "failure"
+    decisions = app_harness.services.ledger.entries(kinds=["decision"])
+    assert [entry.data["state"] for entry in decisions] == ["frozen"]
+    )

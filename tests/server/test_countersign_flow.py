@@ -254,3 +254,18 @@ async def test_a_rate_limited_policy_read_is_retried_later_not_judged(app_harnes
     assert app_harness.services.inbox.status_of("limited") == "failed", "kept for a retry"
     assert scenario.published() == []
     assert "policy_invalid" not in app_harness.ledger_kinds()
+
+
+async def test_a_merged_pr_is_judged_by_the_policy_before_its_merge(app_harness):
+    scenario = PullRequestScenario(app_harness.github)
+    closed = scenario.event("closed")
+    closed["pull_request"].update(
+        merged=True,
+        merge_commit_sha="6" * 40,
+        merged_by=HUMAN,
+        state="closed",
+        merged_at="2026-11-21T09:00:00Z",
+    )
+    await app_harness.deliver_and_process("pull_request", closed)
+    [request] = app_harness.github.requests("GET", f"/repos/{scenario.repo}/contents/{{+path}}")
+    assert request.url.params["ref"] == closed["pull_request"]["base"]["sha"]
