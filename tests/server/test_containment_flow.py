@@ -95,4 +95,3 @@ async def test_a_freeze_during_an_evaluation_is_not_overwritten_by_it(app_harnes
     assert scenario.last_conclusion() == "failure"
     decisions = app_harness.services.ledger.entries(kinds=["decision"])
     assert [entry.data["state"] for entry in decisions] == ["frozen"]
-    )
