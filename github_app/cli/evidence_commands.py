@@ -223,19 +223,17 @@ def session_command(session_id: str, repo, since, until, agent, as_json: bool) -
     click.echo(_entry_table(items))
 
 
+def _every(page_of: Callable[..., Any], filters: Any) -> list[Any]:
+    """Every item of a paginated query over the configured store."""
+    ledger = open_services().ledger
+    return list(_all_pages(lambda after: page_of(ledger, filters, after=after, limit=MAX_LIMIT)))
+
+
 @evidence.command("changes")
 @filter_options
 def changes_command(repo, since, until, agent, as_json: bool) -> None:
     """The change population: every merge and direct push, with its status."""
-    services = open_services()
-    filters = _filters(repo, since, until, agent)
-    items = list(
-        _all_pages(
-            lambda after: queries.changes_page(
-                services.ledger, filters, after=after, limit=MAX_LIMIT
-            )
-        )
-    )
+    items = _every(queries.changes_page, _filters(repo, since, until, agent))
     if as_json:
         _print_json(items)
         return
@@ -275,15 +273,7 @@ def sample_command(n: int, seed: str | None, repo, since, until, agent, as_json:
 @filter_options
 def exceptions_command(repo, since, until, agent, as_json: bool) -> None:
     """Violations, bypasses, unapproved and emergency merges, overdue post-reviews."""
-    services = open_services()
-    filters = _filters(repo, since, until, agent)
-    items = list(
-        _all_pages(
-            lambda after: queries.exceptions_page(
-                services.ledger, filters, after=after, limit=MAX_LIMIT
-            )
-        )
-    )
+    items = _every(queries.exceptions_page, _filters(repo, since, until, agent))
     if as_json:
         _print_json(items)
         return

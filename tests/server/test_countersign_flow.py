@@ -124,14 +124,7 @@ async def test_merge_records_the_approval_snapshot(app_harness):
     scenario.permissions["senior-reviewer"] = "write"
     scenario.set_reviews([scenario.review(REVIEWER, "APPROVED")])
     await open_pr(app_harness, scenario)
-    closed = scenario.event("closed")
-    closed["pull_request"].update(
-        merged=True,
-        merge_commit_sha="2" * 40,
-        merged_by=REVIEWER,
-        merged_at="2026-11-21T09:00:00Z",
-        state="closed",
-    )
+    closed = scenario.merged_event("2" * 40, REVIEWER)
     await app_harness.deliver_and_process("pull_request", closed)
     merge = next(iter(app_harness.services.ledger.entries(kinds=["merge"])))
     assert merge.data["approvers"] == ["senior-reviewer"]
@@ -144,14 +137,7 @@ async def test_merge_records_the_approval_snapshot(app_harness):
 async def test_merge_without_countersignature_is_an_exception(app_harness):
     scenario = PullRequestScenario(app_harness.github)
     await open_pr(app_harness, scenario)
-    closed = scenario.event("closed")
-    closed["pull_request"].update(
-        merged=True,
-        merge_commit_sha="3" * 40,
-        merged_by=HUMAN,
-        state="closed",
-        merged_at="2026-11-21T09:00:00Z",
-    )
+    closed = scenario.merged_event("3" * 40, HUMAN)
     await app_harness.deliver_and_process("pull_request", closed)
     assert app_harness.ledger_kinds()[-2:] == ["merge", "unapproved_merge"]
 
@@ -214,14 +200,7 @@ async def test_pr_into_an_unprotected_branch_needs_no_countersignature(app_harne
 async def test_merge_into_an_unprotected_branch_is_not_a_change_of_record(app_harness):
     scenario = PullRequestScenario(app_harness.github)
     scenario.payload["pull_request"]["base"]["ref"] = "feature/experiments"
-    closed = scenario.event("closed")
-    closed["pull_request"].update(
-        merged=True,
-        merge_commit_sha="5" * 40,
-        merged_by=HUMAN,
-        state="closed",
-        merged_at="2026-11-21T09:00:00Z",
-    )
+    closed = scenario.merged_event("5" * 40, HUMAN)
     await app_harness.deliver_and_process("pull_request", closed)
     assert "merge" not in app_harness.ledger_kinds()
     assert "unapproved_merge" not in app_harness.ledger_kinds()
@@ -258,14 +237,7 @@ async def test_a_rate_limited_policy_read_is_retried_later_not_judged(app_harnes
 
 async def test_a_merged_pr_is_judged_by_the_policy_before_its_merge(app_harness):
     scenario = PullRequestScenario(app_harness.github)
-    closed = scenario.event("closed")
-    closed["pull_request"].update(
-        merged=True,
-        merge_commit_sha="6" * 40,
-        merged_by=HUMAN,
-        state="closed",
-        merged_at="2026-11-21T09:00:00Z",
-    )
+    closed = scenario.merged_event("6" * 40, HUMAN)
     await app_harness.deliver_and_process("pull_request", closed)
     [request] = app_harness.github.requests("GET", f"/repos/{scenario.repo}/contents/{{+path}}")
     assert request.url.params["ref"] == closed["pull_request"]["base"]["sha"]

@@ -16,15 +16,7 @@ emergency:
 
 
 def merged(scenario: PullRequestScenario) -> dict:
-    closed = scenario.event("closed")
-    closed["pull_request"].update(
-        merged=True,
-        merge_commit_sha="4" * 40,
-        merged_by=ONCALL,
-        state="closed",
-        merged_at="2026-11-21T09:00:00Z",
-    )
-    return closed
+    return scenario.merged_event("4" * 40, ONCALL)
 
 
 def as_github_sends_it(review_event: dict, merged_event: dict) -> dict:
@@ -38,17 +30,7 @@ def as_github_sends_it(review_event: dict, merged_event: dict) -> dict:
 async def test_emergency_change_is_recorded_and_post_reviewed(app_harness):
     scenario = PullRequestScenario(app_harness.github)
     scenario.set_policy(POLICY, org=True)
-    scenario.payload["pull_request"]["labels"] = [
-        {
-            "id": 1,
-            "name": "emergency",
-            "color": "f00",
-            "default": False,
-            "node_id": "L",
-            "url": "u",
-            "description": None,
-        }
-    ]
+    scenario.add_label("emergency")
     scenario.permissions.update({"oncall-lead": "write", "senior-reviewer": "write"})
     scenario.set_reviews([scenario.review(ONCALL, "APPROVED")])
     await app_harness.deliver_and_process("pull_request", scenario.event("labeled"))
@@ -70,17 +52,7 @@ async def test_emergency_change_is_recorded_and_post_reviewed(app_harness):
 async def test_the_merger_cannot_post_review_their_own_emergency(app_harness):
     scenario = PullRequestScenario(app_harness.github)
     scenario.set_policy(POLICY, org=True)
-    scenario.payload["pull_request"]["labels"] = [
-        {
-            "id": 1,
-            "name": "emergency",
-            "color": "f00",
-            "default": False,
-            "node_id": "L",
-            "url": "u",
-            "description": None,
-        }
-    ]
+    scenario.add_label("emergency")
     scenario.permissions["oncall-lead"] = "write"
     scenario.set_reviews([scenario.review(ONCALL, "APPROVED")])
     await app_harness.deliver_and_process("pull_request", merged(scenario))

@@ -133,6 +133,31 @@ class PullRequestScenario:
         body["action"] = action
         return body
 
+    def merged_event(self, merge_sha: str, merged_by: dict) -> dict[str, Any]:
+        """A ``pull_request`` ``closed`` delivery for this PR, merged as ``merge_sha``."""
+        body = self.event("closed")
+        body["pull_request"].update(
+            merged=True,
+            merge_commit_sha=merge_sha,
+            merged_by=merged_by,
+            state="closed",
+            merged_at="2026-11-21T09:00:00Z",
+        )
+        return body
+
+    def add_label(self, name: str) -> None:
+        """Label the PR (as its payload shows it)."""
+        label = {
+            "id": 1,
+            "name": name,
+            "color": "f00",
+            "default": False,
+            "node_id": "L",
+            "url": "u",
+            "description": None,
+        }
+        self.payload["pull_request"]["labels"].append(label)
+
     def set_commits(self, commits: list[dict[str, Any]]) -> None:
         """What ``pulls/{n}/commits`` returns (and the PR's own count of commits)."""
         self.payload["pull_request"]["commits"] = len(commits)
