@@ -40,8 +40,9 @@ from github_app.store.tables import ledger_checkpoints, ledger_entries
 READ_BATCH = 1000
 VERIFY_BATCH = 10_000
 _ROW_SEQ = ROW_FIELDS.index("seq")
-_LOCK_SQL = sa.text(
-    "SELECT pg_advisory_xact_lock(hashtext('countersign:ledger:' || current_schema()))"
+_LOCK_AND_HEAD_SQL = (
+    "SELECT pg_advisory_xact_lock(hashtext('countersign:ledger:' || current_schema())); "
+    "SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1"
 )
 
 
@@ -110,9 +111,7 @@ class Ledger:
 
     def _append_locked(self, conn: Connection, batch: list[NewEntry]) -> list[LedgerEntry]:
         """Take the ledger lock, read the head, seal and insert ``batch``."""
-        if self._db.dialect == "postgresql":
-            conn.execute(_LOCK_SQL)
-        head = _head(conn)
+        head = _lock_and_read_head(conn) if self._db.dialect == "postgresql" else _head(conn)
         seq, prev_hash = head if head is not None else (0, GENESIS_HASH)
         recorded_at = self._clock()
         sealed = []
@@ -447,6 +446,22 @@ def _trusted_keys(
     if signer is not None:
         keys.append(signer.public_key)
     return {key_id_of(key): key for key in keys}
+
+
+def _lock_and_read_head(conn: Connection) -> tuple[int, str] | None:
+    """Take the ledger lock, then read the head: two statements in one round trip.
+
+    Sent as one simple-protocol query, each statement gets its own snapshot, so the head is
+    read after the lock is held (one statement would read a snapshot taken before the wait).
+    """
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(_LOCK_AND_HEAD_SQL)
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return (row[0], row[1]) if row is not None else None
 
 
 def _head(conn: Connection) -> tuple[int, str] | None:
