@@ -1,0 +1,20 @@
+"""Structured logs: one JSON object a line, credentials redacted, stdlib records included."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from github_app.logs import configure_logging, get_logger
+
+
+def test_json_lines_with_secrets_redacted(capsys):
+    configure_logging("INFO", "json")
+    get_logger("test").info("token_fetched", installation_token="ghs_secret", installation=7)
+    logging.getLogger("alembic.runtime").info("Running upgrade %s", "0001")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert lines[0]["event"] == "token_fetched"
+    assert lines[0]["installation_token"] == "[redacted]"
+    assert lines[0]["installation"] == 7
+    assert lines[1] == {**lines[1], "event": "Running upgrade 0001", "logger": "alembic.runtime"}
+    assert "ghs_secret" not in json.dumps(lines)
