@@ -44,11 +44,18 @@ def serve() -> None:
 
 def register_commands() -> None:
     """Attach the command families (imported here to keep ``--help`` fast and cycles away)."""
-    from github_app.cli import evidence_commands, policy_commands, ruleset_commands, token_commands
+    from github_app.cli import (
+        drill_commands,
+        evidence_commands,
+        policy_commands,
+        ruleset_commands,
+        token_commands,
+    )
 
     main.add_command(policy_commands.policy)
     main.add_command(ruleset_commands.rulesets)
     main.add_command(token_commands.token)
+    main.add_command(drill_commands.drill)
     for command in evidence_commands.COMMANDS:
         main.add_command(command)
 
