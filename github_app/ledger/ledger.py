@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -378,7 +379,7 @@ class Ledger:
             head = _head(conn)
         head_seq = head[0] if head is not None else 0
         verifier = ChainVerifier(checkpoints, self._trusted)
-        for batch in self._row_batches(0, head_seq, VERIFY_BATCH):
+        for batch in _prefetched(self._row_batches(0, head_seq, VERIFY_BATCH)):
             if not verifier.feed(batch):
                 break
             if progress is not None:
@@ -446,6 +447,19 @@ def _trusted_keys(
     if signer is not None:
         keys.append(signer.public_key)
     return {key_id_of(key): key for key in keys}
+
+
+def _prefetched(batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """Read the next batch in a worker thread while the caller hashes the current one.
+
+    Verification alternates between waiting for the database and hashing in Python; overlapping
+    the two nearly doubles its rate.  The generator is only ever advanced by one thread at a time.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-read") as reader:
+        pending = reader.submit(next, batches, None)
+        while (batch := pending.result()) is not None:
+            pending = reader.submit(next, batches, None)
+            yield batch
 
 
 def _lock_and_read_head(conn: Connection) -> tuple[int, str] | None:
