@@ -379,7 +379,10 @@ class Ledger:
             head = _head(conn)
         head_seq = head[0] if head is not None else 0
         verifier = ChainVerifier(checkpoints, self._trusted)
-        for batch in _prefetched(self._row_batches(0, head_seq, VERIFY_BATCH)):
+        batches = self._row_batches(0, head_seq, VERIFY_BATCH)
+        if self._db.dialect == "postgresql":  # waits on the network: overlap it with hashing
+            batches = _prefetched(batches)
+        for batch in batches:
             if not verifier.feed(batch):
                 break
             if progress is not None:
@@ -452,8 +455,9 @@ def _trusted_keys(
 def _prefetched(batches: Iterator[list[Any]]) -> Iterator[list[Any]]:
     """Read the next batch in a worker thread while the caller hashes the current one.
 
-    Verification alternates between waiting for the database and hashing in Python; overlapping
-    the two nearly doubles its rate.  The generator is only ever advanced by one thread at a time.
+    On PostgreSQL, verification alternates between waiting for the server and hashing in
+    Python; overlapping the two raises its rate by about half.  (On SQLite the read holds the
+    GIL, so a second thread only adds contention.)  One thread at a time advances the generator.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-read") as reader:
         pending = reader.submit(next, batches, None)
