@@ -5,10 +5,24 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+import structlog
+
 from github_app.logs import configure_logging, get_logger
 
 
-def test_json_lines_with_secrets_redacted(capsys):
+@pytest.fixture
+def restore_logging():
+    """configure_logging binds to this test's captured stderr: undo it afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.reset_defaults()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_json_lines_with_secrets_redacted(capsys, restore_logging):
     configure_logging("INFO", "json")
     get_logger("test").info("token_fetched", installation_token="ghs_secret", installation=7)
     logging.getLogger("alembic.runtime").info("Running upgrade %s", "0001")
