@@ -44,7 +44,12 @@ class PeriodicJob:
 
 
 def default_jobs(services: Services) -> list[PeriodicJob]:
-    """Containment watch (5 s), rule-suite import (hourly), sweep (COUNTERSIGN_SWEEP_MINUTES)."""
+    """Containment watch (5 s), rule-suite import (hourly), sweep (COUNTERSIGN_SWEEP_MINUTES),
+    and a ledger checkpoint every COUNTERSIGN_CHECKPOINT_MINUTES, so the last entries of a
+    quiet period are signed too (appends only checkpoint when one is due)."""
+
+    async def checkpoint() -> object:
+        return await asyncio.to_thread(services.ledger.maybe_checkpoint)
 
     async def denials() -> object:
         return await for_each_repository(services, pull_denials_safely)
@@ -56,6 +61,9 @@ def default_jobs(services: Services) -> list[PeriodicJob]:
         PeriodicJob("containment", CONTAINMENT_POLL_SECONDS, services.containment_watch.check),
         PeriodicJob("pull_denials", DENIALS_INTERVAL_SECONDS, denials),
         PeriodicJob("sweep", services.settings.countersign_sweep_minutes * 60, sweep),
+        PeriodicJob(
+            "checkpoint", services.settings.countersign_checkpoint_minutes * 60, checkpoint
+        ),
     ]
 
 

@@ -81,4 +81,25 @@ async def test_default_jobs_are_containment_denials_and_the_sweep(app_harness):
         ("containment", 5.0),
         ("pull_denials", 3600.0),
         ("sweep", app_harness.services.settings.countersign_sweep_minutes * 60),
+        ("checkpoint", app_harness.services.settings.countersign_checkpoint_minutes * 60),
     ]
+
+
+async def test_the_checkpoint_job_signs_entries_left_after_the_last_due_checkpoint(app_harness):
+    from datetime import UTC, datetime, timedelta
+
+    from github_app.ledger import Ledger, NewEntry, load_or_create_signing_key
+
+    services = app_harness.services
+    services.ledger.append(NewEntry(kind="freeze", occurred_at=datetime.now(UTC)))
+    [job] = [j for j in default_jobs(services) if j.name == "checkpoint"]
+    await job.run()
+    assert services.ledger.latest_checkpoint() is None, "one entry, minutes ago: not due yet"
+    two_hours_later = datetime.now(UTC) + timedelta(hours=2)
+    services.ledger = Ledger(
+        services.db,
+        load_or_create_signing_key(services.settings.countersign_signing_key_path),
+        clock=lambda: two_hours_later,
+    )
+    await job.run()
+    assert services.ledger.latest_checkpoint().size == 1
