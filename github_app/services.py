@@ -11,7 +11,7 @@ from gidgethub import routing, sansio
 
 from github_app.actions.alerts import close_shared_client
 from github_app.config import Settings
-from github_app.core.catalogue import Catalogue, load_catalogue
+from github_app.core.catalogue import Catalogue, CatalogueCache, load_catalogue
 from github_app.github.client import GitHubClient
 from github_app.handlers import checks, installation, pull_request, push, reviews, rulesets
 from github_app.handlers.context import HandlerContext
@@ -59,9 +59,10 @@ class Services:
     worker: Worker = field(init=False)
     scheduler: Scheduler = field(init=False)
     containment_watch: ContainmentWatch = field(init=False)
-    _catalogues: dict[str, Catalogue] = field(default_factory=dict, init=False)
+    catalogues: CatalogueCache = field(init=False)
 
     def __post_init__(self) -> None:
+        self.catalogues = CatalogueCache(base=self.catalogue)
         self.worker = Worker(
             self.inbox, self.process, concurrency=self.settings.countersign_worker_concurrency
         )
@@ -122,13 +123,11 @@ class Services:
         await asyncio.to_thread(self.db.engine.dispose)
 
     def catalogue_for(self, policy: Policy) -> Catalogue:
-        """The agent catalogue extended with the policy's own entries (cached per policy)."""
-        if not policy.detection.agents:
-            return self.catalogue
-        key = json.dumps(policy.detection.agents, sort_keys=True, default=str)
-        if key not in self._catalogues:
-            self._catalogues[key] = load_catalogue(extra=[dict(a) for a in policy.detection.agents])
-        return self._catalogues[key]
+        """The agent catalogue extended with the policy's own entries (see core.catalogue).
+
+        Raises ValueError for an entry the catalogue refuses (callers fail closed).
+        """
+        return self.catalogues.for_entries(policy.detection.agents)
 
     async def process(self, delivery: Delivery) -> None:
         """Run one stored delivery through the event routers."""

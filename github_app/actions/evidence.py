@@ -42,8 +42,22 @@ def new_entry(
         delivery_id=ctx.delivery_id,
         payload_sha256=ctx.payload_sha256,
         policy_sha=policy_sha,
-        data=data or {},
+        data=_with_attribution_facts(data or {}, attribution),
     )
+
+
+def _with_attribution_facts(
+    data: dict[str, Any], attribution: Attribution | None
+) -> dict[str, Any]:
+    """``data`` plus the catalogue release that judged the change and every session id."""
+    if attribution is None:
+        return data
+    facts: dict[str, Any] = {}
+    if attribution.catalogue_version:
+        facts["catalogue_version"] = attribution.catalogue_version
+    if attribution.is_agent and len(attribution.all_session_ids) > 1:
+        facts["session_ids"] = list(attribution.all_session_ids)
+    return {**facts, **data}
 
 
 async def record(ctx: HandlerContext, *entries: NewEntry) -> list[LedgerEntry]:

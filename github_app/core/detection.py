@@ -447,7 +447,9 @@ def _apply_launcher_rule(
     if rule.source == "line":
         return next(iter(_launcher_lines(evidence, agent, catalogue)), None)
     if rule.source == "agent_coauthor":
-        identities = (who for who_agent, who in evidence.agent_commit_coauthors if who_agent == agent)
+        identities = (
+            who for who_agent, who in evidence.agent_commit_coauthors if who_agent == agent
+        )
         return _first_human_login(_coauthor_logins(identities, catalogue), catalogue)
     if rule.source == "coauthor":
         return _first_human_login(_coauthor_logins(evidence.co_authors, catalogue), catalogue)

@@ -225,8 +225,9 @@ def _exclusions(inp: EvaluationInput) -> tuple[dict[str, str], dict[int, str]]:
     """Who cannot countersign this change, each with the reason (the first reason found wins)."""
     logins: dict[str, str] = {}
     ids: dict[int, str] = {}
-    if inp.attribution.launched_by:
-        logins[inp.attribution.launched_by.lower().lstrip("@")] = "launched the agent session"
+    # Every launcher candidate: a forged Agent-Launched-By must not free the real launcher.
+    for launcher in inp.attribution.all_launchers:
+        logins.setdefault(launcher.lower().lstrip("@"), "launched the agent session")
     for commit in inp.commits:
         if commit.author_account:
             logins.setdefault(

@@ -10,7 +10,6 @@ import pytest
 from builders import (
     ALICE,
     ALICE_NOREPLY,
-
     BOB,
     BOB_NOREPLY,
     CLAUDE_BOT,
@@ -42,6 +41,7 @@ from github_app.core.detection import TEXT_BUDGET, detect
 
 CATALOGUE = default_catalogue()
 
+
 class TestQuotedMarkersAreNotEvidence:
     @pytest.mark.parametrize(
         "body",
@@ -57,7 +57,9 @@ class TestQuotedMarkersAreNotEvidence:
         assert not result.is_agent, result.signals
 
     def test_indented_lines_of_a_commit_message_quote(self) -> None:
-        msg = message("Revert docs", body=f"Reverts:\n    {CLAUDE_COAUTHOR}\n    {CLAUDE_FOOTER_AI}")
+        msg = message(
+            "Revert docs", body=f"Reverts:\n    {CLAUDE_COAUTHOR}\n    {CLAUDE_FOOTER_AI}"
+        )
         assert not detect(None, [commit(msg)], CATALOGUE).is_agent
 
     def test_indented_list_continuation_is_still_read(self) -> None:
@@ -73,6 +75,7 @@ class TestQuotedMarkersAreNotEvidence:
         result = detect(None, [commit(msg)], CATALOGUE)
         assert result.agent == "claude-code"
         assert [s.kind for s in result.signals] == ["coauthor_trailer"]
+
 
 class TestListItemLauncherLines:
     @pytest.mark.parametrize(
@@ -94,6 +97,7 @@ class TestListItemLauncherLines:
         result = detect(pull_request(author=DEVIN_BOT, body=body), [devin_commit], CATALOGUE)
         assert (result.agent, result.launched_by) == ("devin", "bob")
 
+
 class TestIdlessNoreplyAddresses:
     def test_kiro_agent_without_an_id(self) -> None:
         result = detect(None, [commit(author=KIRO_IDLESS_GIT, author_account=None)], CATALOGUE)
@@ -106,6 +110,7 @@ class TestIdlessNoreplyAddresses:
     def test_a_person_with_an_idless_address_is_not_an_agent(self) -> None:
         author = git("Alice", "alice@users.noreply.github.com")
         assert not detect(None, [commit(author=author)], CATALOGUE).is_agent
+
 
 class TestNewGenerations:
     @pytest.mark.parametrize(
@@ -135,6 +140,7 @@ class TestNewGenerations:
         result = detect(pull_request(author=ALICE, body=body), [commit()], CATALOGUE)
         assert (result.agent, result.launched_by) == ("openhands", "bob")
 
+
 class TestClaudeActionTriggeredByAReviewer:
     def test_the_commenter_is_the_launcher_not_the_pr_author(self) -> None:
         # Alice opened the PR and wrote its first commit; Bob commented "@claude fix the
@@ -154,6 +160,7 @@ class TestClaudeActionTriggeredByAReviewer:
         cli = commit(message("Add cache", CLAUDE_COAUTHOR), author_account=BOB)
         assert detect(pull_request(author=ALICE), [cli], CATALOGUE).launched_by == "bob"
 
+
 class TestEverySessionIsKept:
     def test_declared_vendor_and_derived_ids_primary_first(self) -> None:
         body = f"Link to Devin run: https://app.devin.ai/sessions/{DEVIN_SESSION}\n"
@@ -168,8 +175,11 @@ class TestEverySessionIsKept:
     def test_catalogue_version_on_every_attribution(self) -> None:
         assert detect(pull_request(), [commit()], CATALOGUE).catalogue_version == "2026.12.1"
 
+
 def test_text_over_budget_keeps_its_head_and_tail() -> None:
     filler = "x" * (TEXT_BUDGET * 2)
     msg = message("Big", CLAUDE_COAUTHOR, body=filler)
     assert detect(None, [commit(msg)], CATALOGUE).agent == "claude-code"
-    assert not detect(None, [commit(message("Big", body=filler + "\n" + filler))], CATALOGUE).signals
+    assert not detect(
+        None, [commit(message("Big", body=filler + "\n" + filler))], CATALOGUE
+    ).signals

@@ -210,5 +210,3 @@ def _line_rules(entry: AgentEntry) -> Iterable[LineRule]:
             # Launcher lines name a person; they are not evidence, so their strength is moot.
             strength = Strength.BRANCH_PREFIX
             yield rule("launcher", "launcher_line", strength, launcher.pattern, "login")
-
-

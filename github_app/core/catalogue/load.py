@@ -41,7 +41,7 @@ def load_catalogue(path: Path | None = None, extra: Sequence[Mapping] | None = N
     document = _read_yaml(path)
     base = _parse_entries(document.get("agents"), origin=str(path))
     additions = _parse_entries(list(extra or []), origin="org extension")
-    origin = f"agent catalogue {path}" + (" with org extension" if additions else "")
+    origin = f"agent catalogue {path.name}" + (" with org extension" if additions else "")
     try:
         release = document.get("catalogue_version", "unversioned")
         if additions:

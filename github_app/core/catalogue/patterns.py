@@ -63,7 +63,9 @@ def compile_pattern(pattern: str, *, group: str | None = None, multiline: bool =
         reason = exc.args[0] if exc.args else exc
         if isinstance(reason, bytes):
             reason = reason.decode("utf-8", "replace")
-        raise ValueError(f"pattern {pattern!r} is not a valid regex (RE2 syntax): {reason}") from None
+        raise ValueError(
+            f"pattern {pattern!r} is not a valid regex (RE2 syntax): {reason}"
+        ) from None
     if group is not None and group not in compiled.groupindex:
         raise ValueError(f"pattern {pattern!r} must define the named group (?P<{group}>…)")
     return compiled

@@ -135,5 +135,3 @@ def _end_of_group(pattern: str, position: int) -> int:
                 return position
         position += 1
     return position
-
-

@@ -215,5 +215,3 @@ class CatalogueSpec(_Spec):
         if not _CATALOGUE_VERSION.match(release):
             raise ValueError(f"catalogue_version {release!r}: letters, digits and . + _ - only")
         return release
-
-
