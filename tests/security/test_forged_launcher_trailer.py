@@ -26,7 +26,7 @@ def _devin_pr(app_harness) -> PullRequestScenario:
     pr["body"] = (
         "# Add rate limiting\n\n"
         f"Link to Devin run: https://app.devin.ai/sessions/{SESSION}\n"
-        "- Requested by: Senior Reviewer (@senior-reviewer)\n"
+        "Requested by: Senior Reviewer (@senior-reviewer)\n"
     )
     forged = api_commit(
         scenario.head_sha,
