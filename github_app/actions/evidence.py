@@ -49,7 +49,8 @@ def new_entry(
 def _with_attribution_facts(
     data: dict[str, Any], attribution: Attribution | None
 ) -> dict[str, Any]:
-    """``data`` plus the catalogue release that judged the change and every session id."""
+    """``data`` plus the catalogue release that judged the change, every session id and every
+    launcher candidate (when there is more than one)."""
     if attribution is None:
         return data
     facts: dict[str, Any] = {}
@@ -57,6 +58,8 @@ def _with_attribution_facts(
         facts["catalogue_version"] = attribution.catalogue_version
     if attribution.is_agent and len(attribution.all_session_ids) > 1:
         facts["session_ids"] = list(attribution.all_session_ids)
+    if attribution.is_agent and len(attribution.all_launchers) > 1:
+        facts["launcher_candidates"] = list(attribution.all_launchers)
     return {**facts, **data}
 
 

@@ -82,6 +82,7 @@ async def _record_post_review(
     if emergency is None:
         return
     shippers = {pr.author.login, emergency.data.get("merged_by"), emergency.launched_by}
+    shippers.update(emergency.data.get("launcher_candidates", ()))  # every launcher candidate
     if reviewer.login.lower() in {login.lower() for login in shippers if login}:
         return
     reviewer_login = reviewer.login
