@@ -17,7 +17,12 @@ from github_app.core.catalogue.load import (
     load_catalogue,
     validate_extension,
 )
-from github_app.core.catalogue.patterns import check_pattern, compile_pattern
+from github_app.core.catalogue.patterns import (
+    LinearRegex,
+    check_pattern,
+    compile_line_pattern,
+    compile_pattern,
+)
 from github_app.core.catalogue.prefilter import Gate, required_literal
 from github_app.core.catalogue.spec import (
     DEFAULT_LAUNCHER_RULES,
@@ -45,9 +50,11 @@ __all__ = [
     "LauncherRule",
     "LauncherSource",
     "LineRule",
+    "LinearRegex",
     "Marker",
     "RulePurpose",
     "check_pattern",
+    "compile_line_pattern",
     "compile_pattern",
     "default_cache",
     "default_catalogue",

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from github_app.core.catalogue.patterns import Regex, combined, compile_pattern
+from github_app.core.catalogue.patterns import Regex, combined, compile_line_pattern
 from github_app.core.catalogue.prefilter import Gate, build_gates
 from github_app.core.catalogue.spec import AgentEntry, CatalogueSpec
 from github_app.core.models import Account, Strength
@@ -28,7 +28,7 @@ class LineRule:
     kind: str
     strength: Strength
     pattern: str  # as written in the catalogue
-    regex: Regex  # compiled by RE2, case-insensitive
+    regex: Regex  # a LinearRegex (RE2), case-insensitive
     group: str | None  # the named group to extract ("session", "login"), if any
 
 
@@ -182,8 +182,8 @@ class Catalogue:
         return self._ungated_rules
 
     @property
-    def ungated(self) -> Regex | None:
-        """One MULTILINE regex finding the lines an ungated rule could match, if any."""
+    def ungated(self) -> Any:
+        """One MULTILINE RE2 regex (over text) finding the lines an ungated rule could match."""
         return self._ungated
 
 
@@ -198,7 +198,7 @@ def _claim(table: dict[Any, AgentEntry], key: Any, entry: AgentEntry, what: str)
 
 def _line_rules(entry: AgentEntry) -> Iterable[LineRule]:
     def rule(purpose: RulePurpose, kind: str, strength: Strength, pattern: str, group: str | None):
-        regex = compile_pattern(pattern, group=group)
+        regex = compile_line_pattern(pattern, group=group)
         return LineRule(entry.name, purpose, kind, strength, pattern, regex, group)
 
     for pattern in entry.session_patterns:

@@ -10,7 +10,8 @@ clear errors when the catalogue or a policy is parsed.
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import re2
 
@@ -24,12 +25,46 @@ MAX_PATTERN_LENGTH = 1000
 
 
 class Regex(Protocol):
-    """What detection uses of a compiled pattern (RE2's and ``re``'s objects both fit)."""
+    """What detection uses of a compiled line pattern (``LinearRegex`` and ``re`` both fit)."""
 
     pattern: str
-    groupindex: dict[str, int]
+    groupindex: Mapping[str, int]
 
-    def search(self, text: str, pos: int = ...) -> object | None: ...
+    def search(self, text: str) -> Any: ...
+
+
+class LineMatch:
+    """A match of a :class:`LinearRegex`: ``match[0]`` or ``match["session"]`` as text."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self, found: Any) -> None:
+        self._found = found
+
+    def __getitem__(self, group: int | str) -> str:
+        value = self._found[group.encode() if isinstance(group, str) else group]
+        return value.decode("utf-8", "replace") if value is not None else ""
+
+
+class LinearRegex:
+    """An RE2 regex over one line, matched on its UTF-8 bytes.
+
+    RE2's Python binding translates byte offsets back to character offsets for ``str`` input,
+    which costs more than the match itself on lines with emoji (agent footers have them).
+    Lines are short and only the captured text is needed, so matching bytes is the fast path.
+    """
+
+    __slots__ = ("_compiled", "groupindex", "pattern")
+
+    def __init__(self, pattern: str, compiled: Any) -> None:
+        self.pattern = pattern
+        self._compiled = compiled
+        self.groupindex = {name.decode(): index for name, index in compiled.groupindex.items()}
+
+    def search(self, text: str) -> LineMatch | None:
+        """The first match in ``text``, or None."""
+        found = self._compiled.search(text.encode("utf-8", "surrogatepass"))
+        return LineMatch(found) if found is not None else None
 
 
 def _options(*, ignore_case: bool) -> re2.Options:
@@ -69,6 +104,12 @@ def compile_pattern(pattern: str, *, group: str | None = None, multiline: bool =
     if group is not None and group not in compiled.groupindex:
         raise ValueError(f"pattern {pattern!r} must define the named group (?P<{group}>…)")
     return compiled
+
+
+def compile_line_pattern(pattern: str, *, group: str | None = None) -> LinearRegex:
+    """Compile a catalogue line pattern (see :func:`compile_pattern`) for :class:`LinearRegex`."""
+    compile_pattern(pattern, group=group)  # validates, with the errors worded for people
+    return LinearRegex(pattern, re2.compile(pattern.encode("utf-8"), _CASELESS))
 
 
 def check_pattern(pattern: str, group: str | None = None) -> str:
