@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema
 
 from github_app.api.containment import ContainmentAction
 from github_app.evidence.exceptions import EXCEPTION_TYPES
@@ -194,7 +195,7 @@ class Operation:
     @property
     def operation_id(self) -> str:
         """The handler's name in lower camel case (``list_changes`` → ``listChanges``)."""
-        first, *rest = self.handler.__name__.split("_")
+        first, *rest = self.handler.__name__.strip("_").split("_")
         return first + "".join(part.capitalize() for part in rest)
 
     @property
@@ -219,6 +220,25 @@ _WWW_AUTHENTICATE = {
 }
 
 
+class SchemaGenerator(GenerateJsonSchema):
+    """Pydantic's generator, except that an answer's fields are all required.
+
+    Handlers serialise every field, defaults included, so a client may rely on each key.
+    """
+
+    def field_is_required(self, field: Any, total: bool) -> bool:
+        if self.mode == "serialization":
+            return not field.get("serialization_exclude")
+        return super().field_is_required(field, total)
+
+
+def json_schema(model: Any, mode: Literal["validation", "serialization"]) -> dict[str, Any]:
+    """``model``'s JSON Schema, with references into ``components/schemas``."""
+    return TypeAdapter(model).json_schema(
+        mode=mode, ref_template=REF_TEMPLATE, schema_generator=SchemaGenerator
+    )
+
+
 class Components:
     """The ``components/schemas`` being collected, one JSON Schema per model name."""
 
@@ -227,7 +247,7 @@ class Components:
 
     def ref(self, model: Any, mode: Literal["validation", "serialization"]) -> dict[str, Any]:
         """A ``$ref`` to ``model``'s schema, adding it (and the models it uses) to the set."""
-        schema = TypeAdapter(model).json_schema(mode=mode, ref_template=REF_TEMPLATE)
+        schema = json_schema(model, mode)
         for name, nested in schema.pop("$defs", {}).items():
             self._add(name, nested)
         name = schema.get("title") or model.__name__
@@ -244,7 +264,7 @@ def parameters(model: type[BaseModel] | None, where: Literal["query", "path"]) -
     """OpenAPI parameters from the fields of a query (or path) model."""
     if model is None:
         return []
-    schema = TypeAdapter(model).json_schema(mode="validation", ref_template=REF_TEMPLATE)
+    schema = json_schema(model, "validation")
     required = set(schema.get("required", []))
     result = []
     for name, prop in schema["properties"].items():
