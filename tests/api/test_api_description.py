@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 from openapi_spec_validator import validate
 from pydantic import BaseModel, Field
 
 from github_app.api import containment
-from github_app.api.openapi import Content, Operation
+from github_app.api.openapi import Content, Operation, docs_html
 from github_app.api.openapi import openapi_document as describe
-from github_app.api.routes import ROUTES, openapi_document
+from github_app.api.routes import ROUTES, openapi_document, query_of
 from github_app.evidence.params import MAX_LIMIT, MAX_SEED, MAX_TEXT, ListQuery
 from tests.api.conftest import Tokens, build_app
 
@@ -114,3 +116,26 @@ async def test_docs_page_lists_every_operation_without_a_token(api) -> None:
     # Self-contained: nothing is fetched from another host.
     assert "<script" not in page and "<link" not in page and "src=" not in page
     assert "http://" not in page and "https://" not in page
+
+
+def test_docs_page_escapes_what_it_renders() -> None:
+    document = describe(
+        [
+            Operation(
+                "get",
+                "/x",
+                _noop,
+                role="auditor",
+                summary="<script>alert(1)</script>",
+                response=Content("ok", ["text/plain"]),
+            )
+        ]
+    )
+    page = docs_html(document)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_handler_reading_an_undeclared_query_fails_closed() -> None:
+    request = make_mocked_request("GET", "/api/v1/changes?limit=5")
+    with pytest.raises(TypeError, match="does not declare ListQuery"):
+        query_of(request, ListQuery)
