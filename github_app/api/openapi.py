@@ -163,12 +163,17 @@ class ContainmentResult(Answer):
 
 @dataclass(frozen=True)
 class Content:
-    """A 200 answer that is not one JSON model: its media types, description and headers."""
+    """A 200 answer that is not (only) one JSON model: media types, description, headers.
+
+    Each media type's body is ``schema`` (text by default); with ``json_model`` the answer may
+    also be that model as ``application/json`` (e.g. a list that can also come as CSV).
+    """
 
     description: str
     media_types: Sequence[str]
     headers: dict[str, str] = field(default_factory=dict)  # name -> description
     schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    json_model: type | None = None
 
 
 @dataclass(frozen=True)
@@ -300,10 +305,10 @@ def _ok(operation: Operation, components: Components) -> dict[str, Any]:
     answer = operation.response
     if not isinstance(answer, Content):
         return _json(components.ref(answer, "serialization"), operation.ok)
-    ok: dict[str, Any] = {
-        "description": answer.description,
-        "content": {media: {"schema": answer.schema} for media in answer.media_types},
-    }
+    content = {media: {"schema": answer.schema} for media in answer.media_types}
+    if answer.json_model is not None:
+        content["application/json"] = {"schema": components.ref(answer.json_model, "serialization")}
+    ok: dict[str, Any] = {"description": answer.description, "content": content}
     if answer.headers:
         ok["headers"] = {
             name: {"schema": {"type": "string"}, "description": text}

@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel, Field
 
 from github_app.api import containment
-from github_app.api.openapi import Content, Operation, docs_html
+from github_app.api.openapi import ChangePage, Content, Operation, docs_html
 from github_app.api.openapi import openapi_document as describe
 from github_app.api.routes import ROUTES, openapi_document, query_of
 from github_app.evidence.params import MAX_LIMIT, MAX_SEED, MAX_TEXT, ListQuery
@@ -139,3 +139,15 @@ def test_a_handler_reading_an_undeclared_query_fails_closed() -> None:
     request = make_mocked_request("GET", "/api/v1/changes?limit=5")
     with pytest.raises(TypeError, match="does not declare ListQuery"):
         query_of(request, ListQuery)
+
+
+def test_an_answer_can_be_a_json_model_or_text() -> None:
+    both = Content("A page, or CSV.", ["text/csv"], json_model=ChangePage)
+    document = describe(
+        [Operation("get", "/rows", _noop, role="auditor", summary="Rows", response=both)]
+    )
+    validate(document)
+    content = document["paths"]["/api/v1/rows"]["get"]["responses"]["200"]["content"]
+    assert content["text/csv"]["schema"] == {"type": "string"}
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/ChangePage"}
+    assert "ChangeRow" in document["components"]["schemas"]
