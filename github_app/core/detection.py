@@ -444,8 +444,7 @@ def _apply_launcher_rule(
     commits: Sequence[Commit],
     catalogue: Catalogue,
 ) -> str | None:
-    if rule.source == "line":
-        return next(iter(_launcher_lines(evidence, agent, catalogue)), None)
+    """The first login one non-``line`` rule finds (``line`` rules: see the candidates)."""
     if rule.source == "agent_coauthor":
         identities = (
             who for who_agent, who in evidence.agent_commit_coauthors if who_agent == agent
