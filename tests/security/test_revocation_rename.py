@@ -7,6 +7,9 @@ first) and check only that one, so the PR turned green again.  Every id seen mus
 
 from __future__ import annotations
 
+import asyncio
+
+from github_app.api import routes
 from github_app.tokens import TokenStore
 from tests.support.fake_github import example
 from tests.support.pr_scenario import REVIEWER, PullRequestScenario, agent_commit
@@ -31,6 +34,8 @@ async def _revoke(app_harness, session_id: str) -> None:
         headers={"Authorization": f"Bearer {secret}"},
     )
     assert response.status in (200, 201), await response.text()
+    # The API re-evaluates in a background task; let it finish so deliveries do not race it.
+    await asyncio.gather(*list(routes._hook_tasks))
 
 
 async def _approved_agent_pr(app_harness) -> PullRequestScenario:
