@@ -119,6 +119,7 @@ class TestNewGenerations:
             ((CLAUDE_GENERATED_BY,), "claude-code"),
             ((CODEX_NOREPLY_COAUTHOR,), "codex"),
             ((CODEX_FOOTER,), "codex"),
+            (("Co-authored-by: OmX <omx@oh-my-codex.dev>",), "codex"),
             ((OPENCODE_FOOTER, OPENCODE_COAUTHOR), "opencode"),
             ((OPENCODE_COAUTHOR,), "opencode"),
             ((SISYPHUS_FOOTER, SISYPHUS_COAUTHOR), "opencode"),
