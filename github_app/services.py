@@ -11,20 +11,20 @@ from gidgethub import routing, sansio
 
 from github_app.actions.alerts import close_shared_client
 from github_app.config import Settings
+from github_app.context import HandlerContext
 from github_app.core.catalogue import Catalogue, load_catalogue
 from github_app.github.client import GitHubClient
 from github_app.handlers import checks, installation, pull_request, push, reviews, rulesets
-from github_app.handlers.context import HandlerContext
-from github_app.jobs.containment import ContainmentWatch
+from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.scheduler import Scheduler, default_jobs
 from github_app.ledger.checkpoints import load_or_create_signing_key
-from github_app.ledger.ledger import Ledger
 from github_app.logs import get_logger
 from github_app.policy.loader import load_default_policy
 from github_app.policy.model import Policy
 from github_app.state.containment import Containment
 from github_app.state.decisions import DecisionState
 from github_app.store.database import Database
+from github_app.store.ledger import Ledger
 from github_app.webhooks.inbox import Delivery, Inbox
 from github_app.webhooks.worker import Worker
 

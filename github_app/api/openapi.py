@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from github_app.evidence.exceptions import EXCEPTION_TYPES
+from github_app.evidence.audit_exceptions import EXCEPTION_TYPES
 from github_app.evidence.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT
 from github_app.evidence.population import CHANGE_STATUSES
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE

@@ -1,12 +1,12 @@
 """The ``/api/v1`` routes: auditor evidence queries and admin containment.
 
 :func:`add_api_routes` mounts a sub-application at ``/api/v1`` whose middleware
-(:mod:`github_app.api.auth`) authenticates, authorises and logs every call.  Handlers find the
+(:mod:`github_app.api.access`) authenticates, authorises and logs every call.  Handlers find the
 shared services (``.db``, ``.ledger``, ``.containment``, ``.settings``) as ``app[SERVICES]``
 on the parent application and run every database call in a worker thread.
 
 After a freeze, unfreeze or revocation the optional hook ``app[ON_CONTAINMENT_CHANGE]`` (an
-``async`` callable taking a :class:`~github_app.api.containment.ContainmentEvent`) is started in
+``async`` callable taking a :class:`~github_app.api.freeze_revoke.ContainmentEvent`) is started in
 the background, e.g. to re-evaluate open pull requests; its failures are logged, never returned.
 """
 
@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from github_app.api import containment, queries
-from github_app.api.auth import (
+from github_app.api import freeze_revoke, queries
+from github_app.api.access import (
     ApiError,
     api_middleware,
     public,
@@ -31,7 +31,7 @@ from github_app.api.auth import (
 )
 from github_app.api.export import CHECKPOINT_HEADER, ExportCursor
 from github_app.api.openapi import API_PREFIX, REPO_PATTERN, openapi_document
-from github_app.evidence.exceptions import DEFAULT_POST_REVIEW_HOURS
+from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.params import (
     Filters,
     InvalidParameter,
@@ -48,7 +48,7 @@ from github_app.logs import get_logger
 
 log = get_logger(__name__)
 
-ContainmentHook = Callable[[containment.ContainmentEvent], Awaitable[None]]
+ContainmentHook = Callable[[freeze_revoke.ContainmentEvent], Awaitable[None]]
 ON_CONTAINMENT_CHANGE = web.AppKey("on_containment_change", ContainmentHook)
 MAX_BODY_BYTES = 64 * 1024
 _hook_tasks: set[asyncio.Task[None]] = set()
@@ -186,7 +186,7 @@ class RevokeRequest(BaseModel):
     """Body of ``POST /sessions/{id}/revoke``."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    reason: str = Field(min_length=1, max_length=containment.MAX_REASON)
+    reason: str = Field(min_length=1, max_length=freeze_revoke.MAX_REASON)
 
     @field_validator("reason")
     @classmethod
@@ -205,7 +205,7 @@ async def post_freeze(request: web.Request) -> web.Response:
     """``POST /freeze``: freeze org-wide or one repository."""
     body = await _read_body(request, FreezeRequest)
     services, actor = services_of(request), token_of(request).name
-    event = await asyncio.to_thread(containment.freeze, services, body.repo, body.reason, actor)
+    event = await asyncio.to_thread(freeze_revoke.freeze, services, body.repo, body.reason, actor)
     return _containment_response(request, event)
 
 
@@ -214,11 +214,11 @@ async def delete_freeze(request: web.Request) -> web.Response:
     """``DELETE /freeze?repo=``: lift a freeze."""
     repo = parse_text("repo", request.query.get("repo"))
     try:
-        containment.validate_repo(repo)
+        freeze_revoke.validate_repo(repo)
     except ValueError as error:
         raise InvalidParameter(f"repo: {error}") from None
     services, actor = services_of(request), token_of(request).name
-    event = await asyncio.to_thread(containment.unfreeze, services, repo, actor)
+    event = await asyncio.to_thread(freeze_revoke.unfreeze, services, repo, actor)
     return _containment_response(request, event)
 
 
@@ -231,7 +231,7 @@ async def post_revoke(request: web.Request) -> web.Response:
     body = await _read_body(request, RevokeRequest)
     services, actor = services_of(request), token_of(request).name
     event = await asyncio.to_thread(
-        containment.revoke_session, services, session_id, body.reason, actor
+        freeze_revoke.revoke_session, services, session_id, body.reason, actor
     )
     return _containment_response(request, event)
 
@@ -286,7 +286,7 @@ async def _read_body(request: web.Request, model: type[BodyT]) -> BodyT:
 
 
 def _containment_response(
-    request: web.Request, event: containment.ContainmentEvent
+    request: web.Request, event: freeze_revoke.ContainmentEvent
 ) -> web.Response:
     """Start the hook for a change, and answer with what happened."""
     if event.changed:
@@ -300,7 +300,7 @@ def _containment_response(
     return web.json_response(event.as_dict())
 
 
-async def _run_hook(hook: ContainmentHook, event: containment.ContainmentEvent) -> None:
+async def _run_hook(hook: ContainmentHook, event: freeze_revoke.ContainmentEvent) -> None:
     try:
         await hook(event)
     except Exception:

@@ -40,10 +40,10 @@ from github_app.ledger.checkpoints import (
     load_public_key_pem,
     raw_public_key,
 )
-from github_app.ledger.ledger import Ledger, LedgerError
 from github_app.ledger.proof import verify_proof_offline
 from github_app.state.containment import Containment
 from github_app.store.database import Database
+from github_app.store.ledger import Ledger, LedgerError
 
 SHORT_SHA = 12
 

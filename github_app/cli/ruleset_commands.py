@@ -21,7 +21,7 @@ import click
 from gidgethub import GitHubException
 from tabulate import tabulate
 
-from github_app.handlers.context import HandlerContext
+from github_app.context import HandlerContext
 from github_app.jobs.denials import DenialImport, pull_denials_safely
 from github_app.jobs.installations import context_for, for_each_repository, for_installation
 from github_app.rulesets.sync import Repository, RulesetOutcome, reconcile

@@ -11,15 +11,14 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from github_app.actions.check_run import check_run_body, publish_check_run
-from github_app.actions.evidence import new_entry, record
+from github_app.actions.record import new_entry, record
+from github_app.context import AppServices, HandlerContext
 from github_app.core.catalogue import Catalogue
 from github_app.core.detection import detect
 from github_app.core.models import Attribution, PullRequest, Signal
-from github_app.handlers.context import HandlerContext
-from github_app.handlers.facts import (
+from github_app.github.facts import (
     PullRequestFacts,
     load_policy,
     pull_request_facts,
@@ -31,9 +30,6 @@ from github_app.metrics import DECISIONS
 from github_app.policy.evaluate import Decision, EvaluationInput, evaluate
 from github_app.policy.loader import EffectivePolicy
 from github_app.state.decisions import PrRecord
-
-if TYPE_CHECKING:
-    from github_app.services import Services
 
 
 def agent_logins(catalogue: Catalogue) -> frozenset[str]:
@@ -68,7 +64,7 @@ class Evaluation:
     inputs: EvaluationInput
 
 
-async def _containment(services: Services, pr: PullRequest, session_id: str | None) -> dict:
+async def _containment(services: AppServices, pr: PullRequest, session_id: str | None) -> dict:
     """The freeze and revocation facts of an evaluation input, read now."""
     freeze, revoked = await asyncio.gather(
         asyncio.to_thread(services.containment.active_freeze, pr.repo_full_name),
@@ -120,7 +116,7 @@ async def evaluate_pull_request(
     return Evaluation(pr, facts, policy, policy_error, attribution, evaluate(inputs), inputs)
 
 
-async def _with_current_containment(services: Services, ev: Evaluation) -> Evaluation:
+async def _with_current_containment(services: AppServices, ev: Evaluation) -> Evaluation:
     """Decide again if a freeze or revocation changed while GitHub was being read.
 
     Without this, an evaluation that started before a freeze could publish ``success`` after

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from gidgethub import routing, sansio
 
-from github_app.actions.evidence import new_entry, record
-from github_app.handlers import parse
-from github_app.handlers.context import HandlerContext, parse_time
+from github_app.actions.record import new_entry, record
+from github_app.context import HandlerContext
+from github_app.core import github_json
+from github_app.core.github_json import parse_time
 from github_app.handlers.pipeline import evaluate_pull_request, reevaluate
 
 router = routing.Router()
@@ -24,7 +25,7 @@ REEVALUATE_ON = (
 
 async def on_change(event: sansio.Event, ctx: HandlerContext) -> None:
     """Any change that can alter the verdict re-evaluates the PR."""
-    pr = parse.pull_request(event.data["pull_request"], event.data["repository"])
+    pr = github_json.pull_request(event.data["pull_request"], event.data["repository"])
     if pr.state != "open":
         return
     await reevaluate(ctx, pr, parse_time(event.data["pull_request"].get("updated_at")))
@@ -40,7 +41,7 @@ async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
     pr_json = event.data["pull_request"]
     if not pr_json.get("merged"):
         return
-    pr = parse.pull_request(pr_json, event.data["repository"])
+    pr = github_json.pull_request(pr_json, event.data["repository"])
     # The policy as it was before the merge: a PR editing the policy is not judged by itself.
     base_sha = pr_json["base"].get("sha")
     evaluation = await evaluate_pull_request(ctx, pr, policy_ref=base_sha)

@@ -20,11 +20,11 @@ from typing import Any
 from gidgethub import BadRequest, routing, sansio
 
 from github_app.actions.alerts import send_alerts
-from github_app.actions.evidence import new_entry, record
 from github_app.actions.incidents import IncidentState, load_incident, open_issue, save_incident
+from github_app.actions.record import new_entry, record
 from github_app.actions.revert import open_revert_pr
-from github_app.handlers.context import HandlerContext
-from github_app.handlers.facts import load_policy
+from github_app.context import HandlerContext
+from github_app.github.facts import load_policy
 from github_app.ledger.entry import NewEntry
 from github_app.logs import get_logger
 from github_app.policy.loader import EffectivePolicy

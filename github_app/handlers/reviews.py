@@ -6,10 +6,11 @@ import asyncio
 
 from gidgethub import routing, sansio
 
-from github_app.actions.evidence import new_entry, record
+from github_app.actions.record import new_entry, record
+from github_app.context import HandlerContext
+from github_app.core import github_json
+from github_app.core.github_json import parse_time
 from github_app.core.models import PullRequest
-from github_app.handlers import parse
-from github_app.handlers.context import HandlerContext, parse_time
 from github_app.handlers.pipeline import reevaluate
 from github_app.ledger.entry import LedgerEntry
 
@@ -18,7 +19,7 @@ router = routing.Router()
 
 async def on_review(event: sansio.Event, ctx: HandlerContext) -> None:
     """Re-evaluate; an APPROVED review is recorded with whether it counted and why."""
-    pr = parse.pull_request(event.data["pull_request"], event.data["repository"])
+    pr = github_json.pull_request(event.data["pull_request"], event.data["repository"])
     review_json = event.data["review"]
     occurred_at = parse_time(review_json.get("submitted_at"))
     if pr.merged:
@@ -74,7 +75,7 @@ async def _record_post_review(
     entry.  The people who shipped the change — its author, its merger, the launching developer
     — and bots cannot review it afterwards.
     """
-    reviewer = parse.account(review_json.get("user"))
+    reviewer = github_json.account(review_json.get("user"))
     approved = action == "submitted" and review_json.get("state", "").upper() == "APPROVED"
     if reviewer is None or reviewer.is_bot or not approved:
         return

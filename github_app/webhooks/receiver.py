@@ -13,9 +13,9 @@ import json
 from aiohttp import web
 from gidgethub import ValidationFailure, sansio
 
+from github_app.app_keys import SERVICES
 from github_app.logs import get_logger
 from github_app.metrics import WEBHOOKS_RECEIVED
-from github_app.server.keys import SERVICES
 from github_app.webhooks.events import HANDLED_EVENTS
 
 log = get_logger(__name__)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from github_app.jobs import cursors
 from github_app.jobs.denials import denial_data, pull_denials, time_period_for
 from github_app.rulesets.sync import Repository
+from github_app.state import cursors
 from tests.rulesets.helpers import REPO, REPO_ID, entries, installation_context
 from tests.support.fake_github import example
 

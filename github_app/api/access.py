@@ -26,9 +26,9 @@ from typing import Any
 
 from aiohttp import web
 
+from github_app.app_keys import SERVICES
 from github_app.evidence.params import InvalidParameter
 from github_app.logs import get_logger
-from github_app.server.keys import SERVICES
 from github_app.store.database import Database
 from github_app.store.tables import access_log
 from github_app.tokens import ApiToken, Role, TokenStore

@@ -6,8 +6,8 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+from github_app.context import HandlerContext
 from github_app.core.models import Attribution, PullRequest
-from github_app.handlers.context import HandlerContext
 from github_app.ledger.entry import LedgerEntry, NewEntry
 from github_app.metrics import LEDGER_APPENDS
 

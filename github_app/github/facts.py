@@ -13,8 +13,8 @@ from urllib.parse import quote
 from gidgethub import BadRequest, RateLimitExceeded
 from gidgethub.abc import GitHubAPI
 
+from github_app.core import github_json
 from github_app.core.models import Commit, PullRequest, Review
-from github_app.handlers import parse
 from github_app.policy.evaluate import ReviewerFacts
 from github_app.policy.loader import (
     ORG_POLICY_PATH,
@@ -64,9 +64,9 @@ async def pull_request_facts(gh: GitHubAPI, pr: PullRequest) -> PullRequestFacts
         if changed.get("previous_filename"):
             paths.append(changed["previous_filename"])
     return PullRequestFacts(
-        commits=tuple(parse.api_commit(c) for c in commits),
+        commits=tuple(github_json.api_commit(c) for c in commits),
         files=tuple(dict.fromkeys(paths)),
-        reviews=tuple(filter(None, (parse.review(r) for r in reviews))),
+        reviews=tuple(filter(None, (github_json.review(r) for r in reviews))),
         incomplete=_shortfall(pr, len(commits), len(files)),
     )
 

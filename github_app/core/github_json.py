@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from github_app.core.models import Account, Commit, GitIdentity, PullRequest, Review
@@ -82,3 +83,15 @@ def review(data: Json) -> Review | None:
         commit_id=data.get("commit_id") or "",
         submitted_at=data.get("submitted_at"),
     )
+
+
+def parse_time(value: str | int | float | None) -> datetime:
+    """GitHub's timestamps (ISO 8601 strings, or epoch seconds in a few events) as UTC.
+
+    A missing timestamp means "now": GitHub omits it only for events that just happened.
+    """
+    if value is None:
+        return datetime.now(UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
