@@ -51,7 +51,7 @@ async def _visit(services: Services, repos: tuple[str, ...], work: RepoWork) -> 
 
 
 def _run(repos: tuple[str, ...], work: RepoWork) -> list[Any]:
-    from github_app.cli.root import settings_or_exit
+    from github_app.cli.common import settings_or_exit
 
     settings = settings_or_exit()
     if settings.setup_mode:
