@@ -18,7 +18,6 @@ MAX_LIMIT = 1000
 MAX_TEXT = 256
 # Largest sequence number either backend stores (BIGINT).
 MAX_SEQ = 2**63 - 1
-FILTER_NAMES = ("repo", "since", "until", "agent")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,3})$")
 
