@@ -1,6 +1,6 @@
 """Approval evaluation: from the facts of one pull request to a Decision, with no I/O.
 
-Implements PRODUCT.md "Counting an approval".  Only each reviewer's latest review is in force
+See the README, "How a pull request is judged".  Only each reviewer's latest review is in force
 (a comment does not replace an approval or a change request; a dismissal removes it).  An approval
 counts only if it comes from a person (not a bot, not an agent identity), who is not an author,
 committer or co-author of any commit, not the pull request's author, not the session's launching
@@ -465,7 +465,7 @@ def _forbidden_files(ctx: _Context) -> tuple[tuple[str, str], ...]:
 
 def session_of(inp: EvaluationInput) -> tuple[str, bool]:
     """The session id and whether it is derived: detection's, or ``pr:<repo-id>:<number>`` when
-    detection found none (as PRODUCT.md defines the derived id)."""
+    detection found none (the derived id the README describes)."""
     attribution = inp.attribution
     if attribution.session_id:
         return attribution.session_id, attribution.session_derived
