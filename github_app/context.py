@@ -7,7 +7,6 @@ on ``github_app.services`` (which imports them to wire the process together).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,6 +14,7 @@ from gidgethub.abc import GitHubAPI
 
 from github_app.config import Settings
 from github_app.core.catalogue import Catalogue
+from github_app.evidence.pr_entries import Stamp
 from github_app.github.client import GitHubClient
 from github_app.policy.model import Policy
 from github_app.state.containment import Containment
@@ -49,14 +49,7 @@ class HandlerContext:
     payload_sha256: str | None
     installation_id: int | None
 
-    @classmethod
-    def for_delivery(
-        cls,
-        services: AppServices,
-        gh: GitHubAPI,
-        delivery_id: str,
-        payload: bytes,
-        installation_id: int | None,
-    ) -> HandlerContext:
-        """Context for a stored webhook delivery."""
-        return cls(services, gh, delivery_id, hashlib.sha256(payload).hexdigest(), installation_id)
+    @property
+    def stamp(self) -> Stamp:
+        """What every entry written for this delivery carries."""
+        return Stamp(self.delivery_id, self.payload_sha256)

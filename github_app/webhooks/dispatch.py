@@ -43,7 +43,7 @@ async def dispatch(services: AppServices, delivery: Delivery) -> None:
         gh: Any = None
     else:
         gh = await services.github.for_installation(delivery.installation_id)
-    ctx = HandlerContext.for_delivery(
-        services, gh, delivery.delivery_id, delivery.payload, delivery.installation_id
+    ctx = HandlerContext(
+        services, gh, delivery.delivery_id, delivery.payload_sha256, delivery.installation_id
     )
     await ROUTER.dispatch(event, ctx)

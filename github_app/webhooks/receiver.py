@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
 
 from aiohttp import web
 from gidgethub import ValidationFailure, sansio
@@ -73,8 +74,14 @@ async def receive_webhook(request: web.Request) -> web.Response:
         WEBHOOKS_RECEIVED.labels(event, "ignored").inc()
         return web.json_response({"status": "ignored", "reason": f"event {event!r} is not used"})
     installation_id = (payload.get("installation") or {}).get("id")
+    repo_id = (payload.get("repository") or {}).get("id")
     stored = await asyncio.to_thread(
-        services.inbox.store, delivery_id, event, payload.get("action"), installation_id, body
+        partial(services.inbox.store, repo_id=repo_id),
+        delivery_id,
+        event,
+        payload.get("action"),
+        installation_id,
+        body,
     )
     WEBHOOKS_RECEIVED.labels(event, "accepted" if stored else "duplicate").inc()
     if stored:

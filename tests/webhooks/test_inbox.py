@@ -69,7 +69,7 @@ def test_failures_back_off_then_park_the_delivery_as_dead(database):  # noqa: F8
 async def test_the_worker_processes_in_order_and_marks_done(database):  # noqa: F811
     inbox = Inbox(database)
     for number in range(3):
-        inbox.store(f"d{number}", "push", None, 7, b'{"repository": {"id": 1}}')
+        inbox.store(f"d{number}", "push", None, 7, b'{"repository": {"id": 1}}', repo_id=1)
     seen: list[str] = []
 
     async def process(delivery) -> None:
