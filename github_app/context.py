@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import httpx
 from gidgethub.abc import GitHubAPI
 
 from github_app.config import Settings
@@ -33,6 +34,7 @@ class AppServices(Protocol):
     containment: Containment
     default_policy: Policy
     github: GitHubClient | None
+    alert_client: httpx.AsyncClient
 
     def catalogue_for(self, policy: Policy) -> Catalogue:
         """The agent catalogue extended with the policy's own entries."""

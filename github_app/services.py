@@ -7,7 +7,9 @@ import json
 from dataclasses import dataclass, field
 from functools import partial
 
-from github_app.actions.alerts import close_shared_client
+import httpx
+
+from github_app.actions.alerts import new_alert_client
 from github_app.config import Settings
 from github_app.core.catalogue import Catalogue, load_catalogue
 from github_app.github.client import GitHubClient
@@ -41,6 +43,7 @@ class Services:
     default_policy: Policy
     catalogue: Catalogue
     github: GitHubClient | None
+    alert_client: httpx.AsyncClient = field(default_factory=new_alert_client)
     worker: Worker = field(init=False)
     scheduler: Scheduler = field(init=False)
     containment_watch: ContainmentWatch = field(init=False)
@@ -103,7 +106,7 @@ class Services:
         """Stop background work and release connections."""
         await self.worker.stop()
         await self.scheduler.stop()
-        await close_shared_client()
+        await self.alert_client.aclose()
         if self.github is not None:
             await self.github.aclose()
         await asyncio.to_thread(self.db.engine.dispose)

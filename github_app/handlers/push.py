@@ -212,7 +212,8 @@ class Incident:
             revert_pr_url=state.revert_pr_url,
         )
         text = slack_text(self.push, self.attribution, issue_url=state.issue_url)
-        results = await send_alerts(alerts, ALERT_EVENT, payload, text)
+        client = self.ctx.services.alert_client
+        results = await send_alerts(alerts, ALERT_EVENT, payload, text, client=client)
         links = {"issue_url": state.issue_url, "revert_pr_url": state.revert_pr_url}
         await record(
             self.ctx,
