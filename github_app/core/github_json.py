@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from github_app.core.models import Account, Commit, GitIdentity, PullRequest, Review
+from github_app.ledger.entry import parse_rfc3339
 
 Json = dict[str, Any]
 
@@ -94,4 +95,4 @@ def parse_time(value: str | int | float | None) -> datetime:
         return datetime.now(UTC)
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC)
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    return parse_rfc3339(value)
