@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from github_app.api import freeze_revoke, queries
 from github_app.api.access import (
     ApiError,
+    ApiServices,
     api_middleware,
     public,
     requires,
@@ -259,7 +260,7 @@ def _parse_kinds(value: str | None) -> list[str] | None:
     return kinds
 
 
-def _post_review_hours(services: Any) -> int:
+def _post_review_hours(services: ApiServices) -> int:
     """The default policy's post-review deadline, when the services carry a policy."""
     policy = getattr(services, "default_policy", None)
     hours = getattr(getattr(policy, "emergency", None), "post_review_hours", None)
