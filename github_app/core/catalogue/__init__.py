@@ -2,12 +2,12 @@
 
 The catalogue is data (``policies/agents.yml``), extendable per org.  This package validates it
 (``spec``), merges policy extensions into it (``load``), and compiles it once into lookup
-tables (``index``) and RE2 regexes (``patterns``) behind literal pre-filters (``prefilter``),
-so that detection, which runs on every webhook, never parses or compiles anything and no
-pattern can take more than linear time.
+tables (``index``) and line rules (``rules``) on RE2 regexes (``patterns``) behind literal
+pre-filters (``prefilter``), so that detection, which runs on every webhook, never parses or
+compiles anything and no pattern can take more than linear time.
 """
 
-from github_app.core.catalogue.index import Catalogue, LineRule, RulePurpose
+from github_app.core.catalogue.index import Catalogue
 from github_app.core.catalogue.load import (
     DEFAULT_CATALOGUE_PATH,
     CatalogueCache,
@@ -24,6 +24,7 @@ from github_app.core.catalogue.patterns import (
     compile_pattern,
 )
 from github_app.core.catalogue.prefilter import Gate, required_literal
+from github_app.core.catalogue.rules import LineRule, RulePurpose
 from github_app.core.catalogue.spec import (
     DEFAULT_LAUNCHER_RULES,
     SUPPORTED_VERSIONS,

@@ -7,29 +7,14 @@ Matching is exact on e-mails, numeric account ids and bot logins, never on displ
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from github_app.core.catalogue.patterns import Regex, combined, compile_line_pattern
+from github_app.core.catalogue.patterns import combined, compile_line_pattern
 from github_app.core.catalogue.prefilter import Gate, build_gates
+from github_app.core.catalogue.rules import LineRule, RulePurpose
 from github_app.core.catalogue.spec import AgentEntry, CatalogueSpec
 from github_app.core.models import Account, Strength
 from github_app.core.trailers import github_noreply
-
-RulePurpose = Literal["session", "marker", "launcher"]
-
-
-@dataclass(frozen=True, slots=True)
-class LineRule:
-    """A compiled line regex of one agent: a session URL, a marker or a launcher line."""
-
-    agent: str
-    purpose: RulePurpose
-    kind: str
-    strength: Strength
-    pattern: str  # as written in the catalogue
-    regex: Regex  # a LinearRegex (RE2), case-insensitive
-    group: str | None  # the named group to extract ("session", "login"), if any
 
 
 class Catalogue:

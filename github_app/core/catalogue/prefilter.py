@@ -10,12 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from github_app.core.catalogue.rules import LineRule
 from github_app.core.trailers import GENERIC_TRAILER_KEYS
-
-if TYPE_CHECKING:
-    from github_app.core.catalogue.index import LineRule
 
 # Shorter literals would admit too many lines.
 _MIN_NEEDLE = 4
