@@ -99,7 +99,7 @@ def validate_name(name: str) -> str:
 
 
 def validate_role(role: str) -> Role:
-    """Return ``role`` if it is ``auditor``, ``admin`` or ``agent``, else raise :class:`TokenError`."""
+    """Return ``role`` if it is one of :data:`ROLES`, else raise :class:`TokenError`."""
     if role not in ROLES:
         raise TokenError(f"role must be one of {', '.join(ROLES)}")
     return role  # type: ignore[return-value]

@@ -81,6 +81,10 @@ class EvaluationInput(Frozen):
     freeze_reason: str | None = None
     revoked: bool = False
     incomplete: str | None = None  # why GitHub did not list every commit or file, if it did not
+    # From agent sessions (github_app.sessions.attestation): more people who cannot countersign
+    # (lower-case login -> why), and why the session itself blocks the change, if it does.
+    extra_exclusions: Mapping[str, str] = Field(default_factory=dict)
+    session_block: str | None = None
 
     @field_validator("reviewer_facts")
     @classmethod
@@ -227,6 +231,8 @@ def _exclusions(inp: EvaluationInput) -> tuple[dict[str, str], dict[int, str]]:
     ids: dict[int, str] = {}
     if inp.attribution.launched_by:
         logins[inp.attribution.launched_by.lower().lstrip("@")] = "launched the agent session"
+    for login, why in inp.extra_exclusions.items():
+        logins.setdefault(login.lower().lstrip("@"), why)
     for commit in inp.commits:
         if commit.author_account:
             logins.setdefault(
@@ -649,6 +655,13 @@ def _blockers(ctx: _Context, outcome: _ReviewOutcome) -> _Blockers:
         steps.append(
             "add an `Agent-Session-Id:` trailer (or the agent's session marker) to the agent's "
             "commits and push again"
+        )
+    if ctx.is_agent and ctx.inp.session_block:
+        titles.append("launcher not attested")
+        sentences.append(ctx.inp.session_block)
+        steps.append(
+            "redo the work in a session started through Countersign's agent hook "
+            "(an agent token bound to the launching developer)"
         )
     if outcome.blocking:
         who = ", ".join(f"@{login}" for login in outcome.blocking)
