@@ -1,5 +1,5 @@
 """``python -m github_app`` is the ``countersign`` command."""
 
-from github_app.cli import main
+from github_app.hook_client import console_main
 
-main()
+console_main()

@@ -54,7 +54,6 @@ class ApiToken:
     revoked_at: datetime | None
     login: str | None = None  # agent tokens: the developer the token was issued to
 
-
     @property
     def active(self) -> bool:
         """Whether the token still authenticates."""

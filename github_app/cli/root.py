@@ -47,6 +47,7 @@ def register_commands() -> None:
     from github_app.cli import (
         drill_commands,
         evidence_commands,
+        hook_commands,
         policy_commands,
         ruleset_commands,
         token_commands,
@@ -56,6 +57,7 @@ def register_commands() -> None:
     main.add_command(ruleset_commands.rulesets)
     main.add_command(token_commands.token)
     main.add_command(drill_commands.drill)
+    main.add_command(hook_commands.hook)
     for command in evidence_commands.COMMANDS:
         main.add_command(command)
 
