@@ -33,9 +33,7 @@ def claude_code_command() -> None:
     Needs COUNTERSIGN_URL and COUNTERSIGN_AGENT_TOKEN (optional COUNTERSIGN_REPO); denies when
     Countersign cannot be reached unless COUNTERSIGN_HOOK_FAIL_OPEN=1.
     """
-    stdin = click.get_binary_stream("stdin")
-    stdout, stderr = click.get_text_stream("stdout"), click.get_text_stream("stderr")
-    sys.exit(hook_client.claude_code_hook(stdin, stdout, stderr, os.environ))
+    sys.exit(hook_client.claude_code_hook(sys.stdin.buffer, sys.stdout, sys.stderr, os.environ))
 
 
 @hook.command("git-trailers")
@@ -45,7 +43,7 @@ def claude_code_command() -> None:
 def git_trailers_command(message_file: str, source: str, sha: str) -> None:
     """prepare-commit-msg hook: stamp Agent-Session-Id and Agent-Launched-By (once)."""
     args = [message_file, source, sha] if sha else [message_file, source]
-    sys.exit(hook_client.git_trailers(args, click.get_text_stream("stderr"), os.environ))
+    sys.exit(hook_client.git_trailers(args, sys.stderr, os.environ))
 
 
 @hook.command("install")
