@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,10 +35,14 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from github_app.api.auth import ApiError, requires, services_of, token_of
+from github_app.api.containment import revoke_session
+from github_app.drills import ControlResult
+from github_app.policy.loader import load_default_policy
+from github_app.policy.model import PathRule, Policy
 from github_app.sessions import records
 from github_app.sessions.adapters import Adapter, parse_event
 from github_app.sessions.decision import Containment, Verdict, decide
-from github_app.sessions.events import AgentEvent, EventError
+from github_app.sessions.events import AgentEvent, EventError, ToolCall
 from github_app.state.agent_sessions import AgentSessions
 
 AGENT_EVENTS_PATH = "/agent/events"
@@ -94,7 +101,7 @@ def handle_event(
     if event.kind == "session_start":
         sessions.record(records.session_started(event, launcher, now))
     elif event.kind == "pre_tool":
-        verdict = decide(event, containment_facts(services, event), services.default_policy)
+        verdict = decide(event, containment_facts(services, event), services_policy(services))
         if not verdict.allow:
             sessions.record(records.operation_denied(event, verdict, launcher, now))
         return verdict
@@ -150,3 +157,83 @@ async def post_agent_event(request: web.Request) -> web.Response:
 def add_agent_event_routes(api: web.Application) -> None:
     """Register the agent event route on the ``/api/v1`` sub-application."""
     api.router.add_post(AGENT_EVENTS_PATH, post_agent_event)
+
+
+# --- the kill-switch drill ------------------------------------------------------------------
+
+DRILL_LAUNCHER = records.Launcher(login="countersign-drill", token_name="drill")  # noqa: S106
+DRILL_CLASSIFIED = "countersign-drill/classified/**"
+
+
+@dataclass(frozen=True)
+class _DrillServices:
+    db: Any
+    ledger: Any
+    containment: Any
+    default_policy: Policy
+
+
+def kill_switch_drill(services: Any, actor: str) -> list[ControlResult]:
+    """Run a synthetic agent session through the very code the endpoint runs: a tool call is
+    allowed, the session is revoked, its next tool call must be denied (and recorded), and a
+    read of a classified path must be denied.  Returns one result per control, the time from
+    the revocation to the denial included."""
+    session = f"drill-{uuid.uuid4()}"
+    policy = services_policy(services).model_copy(
+        update={
+            "paths": (
+                *services_policy(services).paths,
+                PathRule(pattern=DRILL_CLASSIFIED, agents_may_not_read=True),
+            )
+        }
+    )
+    drill = _DrillServices(services.db, services.ledger, services.containment, policy)
+    cwd = "/drill/workspace"
+
+    def tool_call(path: str) -> Verdict:
+        event = AgentEvent(
+            agent="countersign-drill",
+            kind="pre_tool",
+            event_name="PreToolUse",
+            session_id=session,
+            cwd=cwd,
+            tool=ToolCall(name="Read", access="read", paths=(f"{cwd}/{path}",)),
+        )
+        verdict = handle_event(drill, event, DRILL_LAUNCHER, datetime.now(UTC))
+        assert verdict is not None
+        return verdict
+
+    start = AgentEvent(
+        agent="countersign-drill",
+        kind="session_start",
+        event_name="SessionStart",
+        session_id=session,
+        cwd=cwd,
+        detail="drill",
+    )
+    handle_event(drill, start, DRILL_LAUNCHER, datetime.now(UTC))
+    before = tool_call("README.md")
+    revoked_at = time.perf_counter()
+    revoke_session(services, session, "kill-switch drill", actor)
+    after = tool_call("README.md")
+    latency_ms = (time.perf_counter() - revoked_at) * 1000
+    classified = tool_call("countersign-drill/classified/report.csv")
+    return [
+        ControlResult("an agent tool call is allowed", "allow", _word(before)),
+        ControlResult("a revoked session's next tool call is denied", "deny", _word(after)),
+        ControlResult(
+            f"the kill switch stops the agent within 1 s (took {latency_ms:.0f} ms)",
+            "True",
+            str(latency_ms < 1000),
+        ),
+        ControlResult("an agent read of a classified path is denied", "deny", _word(classified)),
+    ]
+
+
+def services_policy(services: Any) -> Policy:
+    """The policy hook decisions use: the services' default policy, else the shipped one."""
+    return getattr(services, "default_policy", None) or load_default_policy()
+
+
+def _word(verdict: Verdict) -> str:
+    return "allow" if verdict.allow else "deny"
