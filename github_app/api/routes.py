@@ -322,5 +322,5 @@ def add_api_routes(app: web.Application) -> None:
     api.router.add_get("/ledger/verify", verify_ledger, allow_head=False)
     api.router.add_post("/freeze", post_freeze)
     api.router.add_delete("/freeze", delete_freeze)
-    add_agent_event_routes(api)
     app.add_subapp(API_PREFIX, api)
+    add_agent_event_routes(app)

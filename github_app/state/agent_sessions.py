@@ -68,6 +68,15 @@ class AgentSessions:
             count, oldest = conn.execute(pending).one()
         return int(count), oldest or received_at
 
+    def pending(self, session_id: str) -> tuple[int, datetime | None]:
+        """How many operations of the session wait in the buffer, and since when."""
+        query = sa.select(sa.func.count(), sa.func.min(buffer.c.received_at)).where(
+            buffer.c.session_id == session_id
+        )
+        with self._db.connect() as conn:
+            count, oldest = conn.execute(query).one()
+        return int(count), oldest
+
     def flush(self, session_id: str, *, then: NewEntry | None = None) -> list[LedgerEntry]:
         """Write the session's buffered operations (and ``then``, e.g. its end) to the ledger."""
         query = sa.select(buffer).where(buffer.c.session_id == session_id).order_by(buffer.c.id)

@@ -41,6 +41,7 @@ def hook_env(agent_app) -> dict[str, str]:
     return {
         "COUNTERSIGN_URL": str(agent_app.client.make_url("")),
         "COUNTERSIGN_AGENT_TOKEN": token,
+        "COUNTERSIGN_HOOK_TIMEOUT": "60",  # a loaded test machine is slow, not unreachable
     }
 
 

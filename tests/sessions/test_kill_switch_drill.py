@@ -35,10 +35,10 @@ def test_the_drill_revokes_a_session_and_its_next_tool_call_is_denied(store_env)
     result = CliRunner().invoke(main, ["drill", "--json"])
     assert result.exit_code == 0, result.output
     controls = {row["control"]: row for row in json.loads(result.output)["controls"]}
-    denied = controls["a revoked session's next tool call is denied"]
+    [denied] = [row for name, row in controls.items() if name.startswith("a revoked session's")]
     assert denied["observed"] == "deny" and denied["passed"]
+    assert "ms after the revocation" in denied["control"]
     assert controls["an agent read of a classified path is denied"]["passed"]
-    assert any(name.startswith("the kill switch stops the agent within 1 s") for name in controls)
     kinds = [entry.kind for entry in _entries(store_env)]
     assert kinds == [
         "session_started",
@@ -56,4 +56,4 @@ def test_the_drill_fails_when_revocation_does_not_stop_the_agent(store_env, monk
     report = json.loads(result.output)
     assert report["passed"] is False
     failed = [row["control"] for row in report["controls"] if not row["passed"]]
-    assert failed == ["a revoked session's next tool call is denied"]
+    assert len(failed) == 1 and failed[0].startswith("a revoked session's next tool call")
