@@ -109,6 +109,9 @@ async def run_sessions(
                     assert r.status == 200, (r.status, await r.text())
                 latencies.append((time.perf_counter() - started) * 1000)
             await asyncio.sleep(think)
+        end = {**event("SessionEnd", session, calls), "reason": "prompt_input_exit"}
+        async with client.post(url, json=end, headers=headers) as r:
+            assert r.status == 200, await r.text()
 
     connector = aiohttp.TCPConnector(limit=0)
     started = time.perf_counter()

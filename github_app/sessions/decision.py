@@ -111,7 +111,8 @@ def _targets(tool: ToolCall, cwd: str | None) -> list[tuple[str, bool]]:
         words = command_words(tool.command or "")[1:]
         candidates = [word for word in words if not word.startswith("-") or "=" in word]
         paths = [word.split("=", 1)[1] if word.startswith("-") else word for word in candidates]
-        return [(relative_target(path, cwd), False) for path in paths if path]
+        # A word may name a directory (tar -C dir, cp -r dir): checked like a directory search.
+        return [(relative_target(path, cwd), True) for path in paths if path]
     directory = tool.name in ("Grep", "Glob", "LS", "glob", "search_file_content", "list_directory")
     return [(relative_target(path, cwd), directory) for path in tool.paths]
 

@@ -281,3 +281,27 @@ async def test_the_generic_shape_serves_agents_without_a_hook_format(agent_app):
     assert operation.data["operations"][0]["result"] == "error"
     bad = {"agent": "acme-bot", "event": "explode", "session_id": "bot-9"}
     assert (await agent_app.post(bad))[0] == 400
+
+
+async def test_every_agent_call_is_in_the_access_log_refused_ones_included(agent_app):
+    import asyncio
+
+    import sqlalchemy as sa
+
+    from github_app.api import agent_events
+    from github_app.store.tables import access_log
+
+    await agent_app.post(READ_ENV)
+    await agent_app.post(tool_event("PostToolUse", "Read", {"file_path": "/a"}))
+    await agent_app.post(claude_event("SessionStart"), headers={})
+    await agent_app.post(claude_event("SessionStart"), headers=agent_app.auditor)
+    await asyncio.gather(*agent_events._deferred)  # the PreToolUse row follows its answer
+    with agent_app.harness.services.db.connect() as conn:
+        rows = conn.execute(
+            sa.select(access_log.c.token_name, access_log.c.status, access_log.c.path).where(
+                access_log.c.path == EVENTS
+            )
+        ).all()
+    assert sorted((name, status) for name, status, _ in rows) == sorted(
+        [(AGENT_TOKEN_NAME, 200), (AGENT_TOKEN_NAME, 200), (None, 401), ("audit-firm", 403)]
+    )
