@@ -88,6 +88,34 @@ class AgentEventRequest(BaseModel):
     agent: str | None = Field(default=None, description="default claude-code")
 
 
+def agent_event_schemas(ref_prefix: str) -> dict[str, Any]:
+    """JSON Schemas of the request and response models, for the OpenAPI document."""
+    schemas: dict[str, Any] = {}
+    for model in (AgentEventRequest, AgentEventResponse):
+        schema = model.model_json_schema(ref_template=ref_prefix + "{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return schemas
+
+
+def agent_event_paths(operation: Any, json_body: Any, ref: Any) -> dict[str, Any]:
+    """The OpenAPI path item of ``POST /api/v1/agent/events`` (agent tokens only)."""
+    post = operation(
+        "One agent hook event (Claude Code's JSON as is; other agents' formats by `agent`)",
+        "postAgentEvent",
+        json_body(ref("AgentEventResponse"), "PreToolUse: the decision; other events: {}."),
+        parameters=[
+            {"name": "repo", "in": "query", "required": False, "schema": {"type": "string"}},
+            {"name": "agent", "in": "query", "required": False, "schema": {"type": "string"}},
+        ],
+        body="AgentEventRequest",
+        tag="agent",
+    )
+    post["responses"]["413"] = json_body(ref("Error"), "The event is too large.")
+    post["responses"]["503"] = json_body(ref("Error"), "The access log is unavailable.")
+    return {API_PREFIX + AGENT_EVENTS_PATH: {"post": post}}
+
+
 def containment_facts(services: Any, event: AgentEvent) -> Containment:
     """Revocation and freeze, read from the store for this call."""
     revoked = services.containment.is_revoked(event.session_id)

@@ -330,6 +330,11 @@ TIMELINE_SCHEMA = {
     "properties": {
         "session_id": {"type": "string"},
         "attribution": _ref("SessionSummary"),
+        "story": {
+            "type": "object",
+            "description": "The session from launch to completion: launch (who, where, when), "
+            "operations by tool and path, denials, commits, approvals, merges, end.",
+        },
         "items": {"type": "array", "items": _ref("Entry")},
         "next_cursor": _nullable("string"),
     },
@@ -546,6 +551,8 @@ def _components() -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     """The whole OpenAPI document."""
+    from github_app.api.agent_events import agent_event_paths, agent_event_schemas
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -559,9 +566,10 @@ def openapi_document() -> dict[str, Any]:
             ),
         },
         "security": [{"bearer": []}],
-        "tags": [{"name": "auditor"}, {"name": "admin"}, {"name": "meta"}],
+        "tags": [{"name": "auditor"}, {"name": "admin"}, {"name": "agent"}, {"name": "meta"}],
         "paths": {
             **_paths(),
+            **agent_event_paths(_operation, _json, _ref),
             f"{API_PREFIX}/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -577,5 +585,10 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
         },
-        "components": _components(),
+        "components": _with_schemas(_components(), agent_event_schemas(REF)),
     }
+
+
+def _with_schemas(components: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    components["schemas"].update(schemas)
+    return components
