@@ -15,6 +15,9 @@ Formats (sources in the README, "Agent sessions"):
 * ``cursor`` — Cursor: ``conversation_id`` as the session, ``workspace_roots``,
   beforeShellExecution / beforeReadFile / beforeMCPExecution, afterShellExecution /
   afterFileEdit; denied with ``{"permission": "deny", "user_message", "agent_message"}``.
+* ``copilot-cli`` — GitHub Copilot CLI: camelCase ``sessionId``, ``toolName``, ``toolArgs``
+  (tools ``bash``, ``view``, ``create``, ``edit``, ``glob``, ``grep``); preToolUse is answered
+  with ``permissionDecision`` and ``permissionDecisionReason``.
 * ``generic`` — any other agent (selected by an ``event`` field instead of
   ``hook_event_name``): ``{"event": "session_start"|"pre_tool"|"post_tool"|"session_end",
   "session_id", "cwd", "tool": {"name", "access": "read"|"write"|"exec"|"other", "paths": [],
@@ -23,6 +26,7 @@ Formats (sources in the README, "Agent sessions"):
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -321,6 +325,69 @@ def answer_cursor(event: AgentEvent, verdict: Verdict | None) -> dict[str, Any]:
     return {"permission": "deny", "user_message": verdict.reason, "agent_message": verdict.reason}
 
 
+# --- GitHub Copilot CLI ---------------------------------------------------------------------
+
+_COPILOT_EVENTS: dict[str, EventKind] = {
+    "sessionStart": "session_start",
+    "preToolUse": "pre_tool",
+    "postToolUse": "post_tool",
+    "postToolUseFailure": "post_tool",
+    "sessionEnd": "session_end",
+}
+_COPILOT_TOOLS: dict[str, tuple[Access, tuple[str, ...]]] = {
+    "view": ("read", ("path",)),
+    "glob": ("read", ("path",)),
+    "grep": ("read", ("path",)),
+    "create": ("write", ("path",)),
+    "edit": ("write", ("path",)),
+    "bash": ("exec", ()),
+}
+
+
+def _copilot_args(value: object) -> Mapping[str, Any]:
+    """``toolArgs``: an object, or the same object as a JSON string."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise EventError("toolArgs: expected a JSON object") from None
+    return _object(value, "toolArgs")
+
+
+def parse_copilot(body: Mapping[str, Any], agent: str, repo: str | None) -> AgentEvent:
+    """Copilot CLI's hook JSON: camelCase fields (``sessionId``, ``toolName``, ``toolArgs``);
+    the event name comes from ``hook_event_name`` or ``hookEventName``."""
+    event_name = text(
+        body.get("hook_event_name") or body.get("hookEventName"), "hook_event_name", limit=64
+    )
+    if event_name is None:
+        raise EventError("hook_event_name: required")
+    kind = _kind(_COPILOT_EVENTS, event_name)
+    field = "sessionId" if "sessionId" in body else "session_id"
+    common = _common(body, agent, repo, session_field=field)
+    tool = None
+    if kind in ("pre_tool", "post_tool"):
+        name = text(body.get("toolName"), "toolName", required=True, limit=256)
+        access, keys = _COPILOT_TOOLS.get(str(name), ("other", _FILE_KEYS))
+        result = None
+        if kind == "post_tool":
+            result = "error" if event_name == "postToolUseFailure" else "ok"
+        tool = _tool(
+            str(name), access, _copilot_args(body.get("toolArgs")), keys, common["cwd"], result
+        )
+    return AgentEvent(kind=kind, event_name=event_name, tool=tool, **common)
+
+
+def answer_copilot(event: AgentEvent, verdict: Verdict | None) -> dict[str, Any]:
+    """preToolUse: ``permissionDecision`` and its reason; nothing for other events."""
+    if event.kind != "pre_tool" or verdict is None:
+        return {}
+    return {
+        "permissionDecision": "allow" if verdict.allow else "deny",
+        "permissionDecisionReason": verdict.reason,
+    }
+
+
 # --- generic --------------------------------------------------------------------------------
 
 _GENERIC_KINDS: tuple[EventKind, ...] = ("session_start", "pre_tool", "post_tool", "session_end")
@@ -370,6 +437,7 @@ ADAPTERS: dict[str, Adapter] = {
     "codex": Adapter("codex", parse_claude, answer_codex),
     "gemini-cli": Adapter("gemini-cli", parse_gemini, answer_gemini),
     "cursor": Adapter("cursor", parse_cursor, answer_cursor),
+    "copilot-cli": Adapter("copilot-cli", parse_copilot, answer_copilot),
 }
 
 
@@ -387,7 +455,7 @@ def parse_event(
         raise EventError("body: expected a JSON object")
     name = agent_name(body.get("agent") or agent)
     default_repo = repo_name(repo)
-    if "hook_event_name" not in body and "event" in body:
+    if "hook_event_name" not in body and "hookEventName" not in body and "event" in body:
         adapter = GENERIC
     else:
         adapter = ADAPTERS.get(name, CLAUDE)

@@ -180,3 +180,27 @@ def test_settings_merge_is_idempotent_and_keeps_other_hooks():
     assert once["hooks"]["Stop"] == existing["hooks"]["Stop"]
     with pytest.raises(ValueError, match="'hooks' is not an object"):
         merge_settings({"hooks": []}, block)
+
+
+def test_copilot_cli_camel_case_events_are_read_and_answered():
+    body = {
+        "hookEventName": "preToolUse",
+        "sessionId": "cop-1",
+        "timestamp": 1764583200000,
+        "cwd": "/repo",
+        "toolName": "view",
+        "toolArgs": '{"path": "/repo/customer-data/x.csv"}',
+    }
+    event, adapter = parse_event(body, agent="copilot-cli")
+    assert (event.session_id, event.tool.access, event.tool.paths) == (
+        "cop-1",
+        "read",
+        ("/repo/customer-data/x.csv",),
+    )
+    answer = adapter.answer(event, decide(event, Containment(), POLICY))
+    assert answer["permissionDecision"] == "deny"
+    body["toolName"], body["toolArgs"] = "bash", {"command": "ls src"}
+    event, adapter = parse_event(body, agent="copilot-cli")
+    assert adapter.answer(event, decide(event, Containment(), POLICY))["permissionDecision"] == (
+        "allow"
+    )
