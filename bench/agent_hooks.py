@@ -32,11 +32,11 @@ from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from github_app.app_keys import SERVICES
 from github_app.config import Settings
 from github_app.logs import configure_logging
 from github_app.policy.model import PathRule, Policy
 from github_app.server.app import create_app
-from github_app.server.keys import SERVICES
 from github_app.tokens import TokenStore
 
 ALLOW = {

@@ -2,8 +2,8 @@
 
 ``countersign hook claude-code`` runs on every tool call of an agent, and ``countersign hook
 git-trailers`` on every commit, so neither may pay for importing the App (pydantic, SQLAlchemy,
-click…).  :func:`console_main` — the ``countersign`` entry point — serves these two straight
-from here and hands every other command to the click group.
+click…).  The ``countersign`` entry point (:func:`github_app.__main__.console_main`) serves
+these two straight from :func:`run_fast` and hands every other command to the click group.
 
 ``hook claude-code`` (a Claude Code *command* hook): reads the hook JSON on stdin, POSTs it to
 ``$COUNTERSIGN_URL/api/v1/agent/events`` with ``$COUNTERSIGN_AGENT_TOKEN`` (and
@@ -160,13 +160,3 @@ def run_fast(args: Sequence[str]) -> int | None:
             return None
         return git_trailers(args[2:], sys.stderr, os.environ)
     return None
-
-
-def console_main() -> None:
-    """The ``countersign`` command: the fast hook path, else the full command line."""
-    status = run_fast(sys.argv[1:])
-    if status is not None:
-        sys.exit(status)
-    from github_app.cli import main
-
-    main()

@@ -34,9 +34,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from github_app.api.auth import CHALLENGE, ApiError, bearer_token, json_error, services_of
-from github_app.api.containment import revoke_session
-from github_app.api.openapi import API_PREFIX
+from github_app.api.access import CHALLENGE, ApiError, bearer_token, json_error, services_of
+from github_app.api.freeze_revoke import revoke_session
+from github_app.api.openapi import API_PREFIX, Operation
 from github_app.drills import ControlResult
 from github_app.logs import get_logger
 from github_app.policy.loader import load_default_policy
@@ -86,34 +86,6 @@ class AgentEventRequest(BaseModel):
     tool_input: dict[str, Any] | None = Field(default=None, description="The tool's arguments")
     repo: str | None = Field(default=None, description="OWNER/REPO the session works on")
     agent: str | None = Field(default=None, description="default claude-code")
-
-
-def agent_event_schemas(ref_prefix: str) -> dict[str, Any]:
-    """JSON Schemas of the request and response models, for the OpenAPI document."""
-    schemas: dict[str, Any] = {}
-    for model in (AgentEventRequest, AgentEventResponse):
-        schema = model.model_json_schema(ref_template=ref_prefix + "{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    return schemas
-
-
-def agent_event_paths(operation: Any, json_body: Any, ref: Any) -> dict[str, Any]:
-    """The OpenAPI path item of ``POST /api/v1/agent/events`` (agent tokens only)."""
-    post = operation(
-        "One agent hook event (Claude Code's JSON as is; other agents' formats by `agent`)",
-        "postAgentEvent",
-        json_body(ref("AgentEventResponse"), "PreToolUse: the decision; other events: {}."),
-        parameters=[
-            {"name": "repo", "in": "query", "required": False, "schema": {"type": "string"}},
-            {"name": "agent", "in": "query", "required": False, "schema": {"type": "string"}},
-        ],
-        body="AgentEventRequest",
-        tag="agent",
-    )
-    post["responses"]["413"] = json_body(ref("Error"), "The event is too large.")
-    post["responses"]["503"] = json_body(ref("Error"), "The access log is unavailable.")
-    return {API_PREFIX + AGENT_EVENTS_PATH: {"post": post}}
 
 
 def containment_facts(services: Any, event: AgentEvent) -> Containment:
@@ -272,6 +244,30 @@ def _is_agent(token: ApiToken | None) -> bool:
 
 def _launcher(token: ApiToken) -> records.Launcher:
     return records.Launcher(login=token.login or "", token_name=token.name)
+
+
+class AgentEventQuery(BaseModel):
+    """Query parameters of the hook URL (an HTTP hook cannot add fields to its body)."""
+
+    model_config = ConfigDict(extra="forbid")
+    repo: str | None = Field(default=None, description="OWNER/REPO the session works on.")
+    agent: str | None = Field(default=None, description="The hook format; default claude-code.")
+
+
+# Described with the auditor API's routes (served by the sub-application below).
+AGENT_OPERATIONS = (
+    Operation(
+        "post",
+        AGENT_EVENTS_PATH,
+        post_agent_event,
+        role="agent",
+        summary="One agent hook event (Claude Code's JSON as is; other formats by `agent`)",
+        response=AgentEventResponse,
+        ok="PreToolUse: the decision in the agent's format; other events: {}.",
+        query=AgentEventQuery,
+        body=AgentEventRequest,
+    ),
+)
 
 
 # --- the agent sub-application: JSON errors and the access log -----------------------------

@@ -10,7 +10,7 @@ import click
 from tabulate import tabulate
 
 from github_app.api.agent_events import kill_switch_drill
-from github_app.cli.evidence_commands import cli_actor, open_services
+from github_app.cli.common import cli_actor, open_services
 from github_app.core.catalogue import load_catalogue
 from github_app.drills import run_drill
 from github_app.ledger.entry import NewEntry

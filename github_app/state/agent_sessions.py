@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from github_app.ledger.entry import LedgerEntry, NewEntry
-from github_app.ledger.ledger import Ledger
 from github_app.sessions.attestation import AttestedSession
 from github_app.sessions.records import BufferedOperation, group_operations, operations_entry
 from github_app.store.database import Database
+from github_app.store.ledger import Ledger
 from github_app.store.tables import agent_operation_buffer as buffer
 
 

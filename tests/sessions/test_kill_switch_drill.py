@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from github_app.cli import main
-from github_app.ledger import Ledger
 from github_app.state.containment import Containment
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 
 
 @pytest.fixture

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from github_app.ledger import Ledger, load_or_create_signing_key
+from github_app.ledger import load_or_create_signing_key
 from github_app.ledger.entry import NewEntry
 from github_app.sessions.records import OPERATIONS_PER_ENTRY
 from github_app.state.agent_sessions import AgentSessions, attested_sessions
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 from tests.support.databases import database, database_url  # noqa: F401
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """Agent sessions: agent tokens bound to a GitHub login, and the operation buffer.
 
 Revision ID: agent_tokens
-Revises: 0001
+Revises: delivery_keys
 
 ``api_tokens``
     Gains ``login`` (the GitHub login an ``agent`` token was issued to; null for auditor and
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "agent_tokens"
-down_revision = "0001"
+down_revision = "delivery_keys"
 branch_labels = None
 depends_on = None
 
