@@ -19,6 +19,11 @@ Policy: hook decisions use the org/default policy the services loaded at start
 (``services.default_policy``) for every repository, an unknown one included; a repository's own
 ``.github/countersign.yml`` is applied when its pull requests are evaluated, not per tool call
 (fetching it from GitHub on every tool call would break the latency budget).
+
+The route lives on its own sub-application at ``/api/v1/agent`` (aiohttp resolves it before
+``/api/v1``) with its own middleware: the agent is waiting, so a decision costs one worker-thread
+hop (token, revocation, freeze) and the access-log rows go through a group commit.  It is
+described in the OpenAPI document with the auditor API's routes (:data:`AGENT_OPERATIONS`).
 """
 
 from __future__ import annotations
