@@ -35,11 +35,7 @@ from github_app.evidence.params import (
     parse_text,
 )
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE, new_seed
-from github_app.ledger.checkpoints import (
-    load_or_create_signing_key,
-    load_public_key_pem,
-    raw_public_key,
-)
+from github_app.ledger.checkpoints import load_public_key_pem, raw_public_key
 from github_app.ledger.ledger import Ledger, LedgerError
 from github_app.ledger.proof import verify_proof_offline
 from github_app.state.containment import Containment
@@ -59,12 +55,15 @@ class StoreServices:
 
 
 def open_services() -> StoreServices:
-    """Open (and migrate) the store configured in the environment."""
-    from github_app.services import Services
+    """Open the existing store configured in the environment (never creates one)."""
+    from github_app.cli.root import StoreMissing
+    from github_app.cli.store_access import NoStore, open_existing_store
 
     settings = settings_or_exit()
     try:
-        db, ledger = Services.open_store(settings)
+        db, ledger = open_existing_store(settings)
+    except NoStore as error:
+        raise StoreMissing(str(error)) from None
     except (ValueError, OSError) as error:
         raise click.ClickException(f"cannot open the store: {error}") from None
     return StoreServices(settings, db, ledger, Containment(db))
@@ -243,6 +242,7 @@ def changes_command(repo, since, until, agent, as_json: bool) -> None:
 
 @evidence.command("sample")
 @click.option(
+    "-n",
     "--n",
     "n",
     type=click.IntRange(1, MAX_SAMPLE_SIZE),
@@ -480,8 +480,14 @@ def prove_command(seq: int, as_json: bool, output: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print key id, PEM and raw hex as JSON.")
 def public_key_command(as_json: bool) -> None:
     """The public key that signs ledger checkpoints (give it to auditors)."""
+    from github_app.cli.root import StoreMissing
+    from github_app.cli.store_access import NoStore, load_existing_signing_key
+
     settings = settings_or_exit()
-    signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+    try:
+        signer = load_existing_signing_key(settings.countersign_signing_key_path)
+    except NoStore as error:
+        raise StoreMissing(str(error)) from None
     if as_json:
         _print_json(
             {
@@ -506,17 +512,21 @@ def _report(event: actions.ContainmentEvent, as_json: bool, done: str, unchanged
 
 
 @click.command("freeze")
-@click.argument("state", type=click.Choice(["on", "off"]))
+@click.argument("state", type=click.Choice(["on", "off", "status"]))
 @click.option("--repo", help="owner/name; without it the freeze is org-wide.")
 @click.option("--reason", default="", help="Why (recorded in the ledger).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def freeze_command(state: str, repo: str | None, reason: str, as_json: bool) -> None:
-    """Halt (on) or resume (off) agent changes, org-wide or in one repository."""
+    """Halt (on) or resume (off) agent changes, org-wide or in one repository; or show (status)
+    the freezes in force."""
     try:
         actions.validate_repo(repo)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--repo") from None
     services = open_services()
+    if state == "status":
+        _freeze_status(services.containment, repo, as_json)
+        return
     scope = repo or "every repository"
     if state == "on":
         event = actions.freeze(services, repo, reason or "frozen from the CLI", cli_actor())
@@ -526,9 +536,34 @@ def freeze_command(state: str, repo: str | None, reason: str, as_json: bool) -> 
         _report(event, as_json, f"unfrozen: {scope}", f"was not frozen: {scope}")
 
 
+def _freeze_status(containment: Containment, repo: str | None, as_json: bool) -> None:
+    freezes = containment.active_freezes()
+    if repo is not None:
+        freezes = [f for f in freezes if f.repo in (None, repo)]
+    if as_json:
+        _print_json(
+            {
+                "frozen": bool(freezes),
+                "freezes": [
+                    {"repo": f.repo, "reason": f.reason, "actor": f.actor} for f in freezes
+                ],
+            }
+        )
+        return
+    if not freezes:
+        click.echo(f"not frozen: {repo or 'no freeze in force'}")
+        return
+    for item in freezes:
+        scope = item.repo or "every repository"
+        click.echo(f"frozen: {scope} by {item.actor or '?'} ({item.reason or 'no reason given'})")
+
+
 @click.group("session")
 def session_group() -> None:
-    """Agent sessions."""
+    """Agent sessions: show a session's timeline, revoke a session."""
+
+
+session_group.add_command(session_command, "show")
 
 
 @session_group.command("revoke")

@@ -1,10 +1,46 @@
-"""Root command group and ``countersign serve``."""
+"""Root command group, exit codes, ``countersign serve`` and ``countersign migrate``.
+
+Exit codes (the README's table is this list):
+
+- 0: success;
+- 1: the command ran and found a problem (a broken ledger, an invalid policy, a failed drill,
+  ``doctor`` found something to fix), or GitHub or the store refused an operation;
+- 2: usage or configuration error (a bad option, a missing or malformed setting);
+- 3: no store or signing key where the configuration points (``no store at …``);
+- 4: ``serve`` could not start (port in use, database unreachable, key files, permissions).
+"""
 
 from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
 
 import click
 
 from github_app.config import ConfigError, Settings, load_settings
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_CONFIG = 2
+EXIT_NO_STORE = 3
+EXIT_STARTUP = 4
+
+
+class ConfigurationError(click.ClickException):
+    """A setting is missing or malformed (exit status 2)."""
+
+    exit_code = EXIT_CONFIG
+
+
+class StoreMissing(click.ClickException):
+    """No store or signing key where the configuration points (exit status 3)."""
+
+    exit_code = EXIT_NO_STORE
+
+
+class StartupFailed(click.ClickException):
+    """``serve`` could not start (exit status 4)."""
+
+    exit_code = EXIT_STARTUP
 
 
 def settings_or_exit() -> Settings:
@@ -12,10 +48,19 @@ def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except ConfigError as error:
-        raise click.ClickException(f"configuration error: {error}") from None
+        raise ConfigurationError(f"configuration error: {error}") from None
+
+
+def package_version() -> str:
+    """The installed distribution's version."""
+    try:
+        return version("countersign")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_version(), "-V", "--version", prog_name="countersign")
 def main() -> None:
     """Countersign: human countersignatures for AI agents' changes, with audit evidence."""
 
@@ -23,28 +68,42 @@ def main() -> None:
 @main.command()
 def serve() -> None:
     """Run the App: webhook receiver, worker, auditor API."""
-    from aiohttp import web
-
-    from github_app.logs import configure_logging, get_logger
-    from github_app.server.app import create_app
+    from github_app.logs import configure_logging
+    from github_app.server.run import StartupError, run
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
-    log = get_logger("countersign")
-    if settings.setup_mode:
-        log.warning("setup_mode", reason="GITHUB_APP_ID is not set; serving the setup page only")
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-    )
+    try:
+        run(settings)
+    except StartupError as error:
+        raise StartupFailed(f"cannot start: {error}") from None
+
+
+@main.command()
+def migrate() -> None:
+    """Create the store or bring its schema up to date (run once per release, before serve)."""
+    import sqlalchemy as sa
+
+    from github_app.cli.store_access import describe_database, head_revision
+    from github_app.store.database import Database
+
+    settings = settings_or_exit()
+    where = describe_database(settings.database_url)
+    try:
+        db = Database.open(settings.database_url)
+        db.migrate()
+        revision = db.schema_revision()
+        db.engine.dispose()
+    except (sa.exc.SQLAlchemyError, OSError, ValueError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise StartupFailed(f"cannot migrate the store at {where}: {reason}") from None
+    click.echo(f"store at {where} is at revision {revision} (newest: {head_revision()})")
 
 
 def register_commands() -> None:
     """Attach the command families (imported here to keep ``--help`` fast and cycles away)."""
     from github_app.cli import (
+        doctor_commands,
         drill_commands,
         evidence_commands,
         policy_commands,
@@ -56,6 +115,7 @@ def register_commands() -> None:
     main.add_command(ruleset_commands.rulesets)
     main.add_command(token_commands.token)
     main.add_command(drill_commands.drill)
+    main.add_command(doctor_commands.doctor)
     for command in evidence_commands.COMMANDS:
         main.add_command(command)
 
