@@ -81,10 +81,15 @@ def serve() -> None:
 
 @main.command()
 def migrate() -> None:
-    """Create the store or bring its schema up to date (run once per release, before serve)."""
+    """Create the store and the ledger signing key, or bring the schema up to date.
+
+    Run it once per release before ``serve`` (the container's migration step); ``serve`` does
+    the same on start, so a single instance needs no separate step.
+    """
     import sqlalchemy as sa
 
     from github_app.cli.store_access import describe_database, head_revision
+    from github_app.ledger.checkpoints import load_or_create_signing_key
     from github_app.store.database import Database
 
     settings = settings_or_exit()
@@ -97,7 +102,12 @@ def migrate() -> None:
     except (sa.exc.SQLAlchemyError, OSError, ValueError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise StartupFailed(f"cannot migrate the store at {where}: {reason}") from None
+    try:
+        signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+    except (ValueError, OSError) as error:
+        raise StartupFailed(f"COUNTERSIGN_SIGNING_KEY_PATH: {error}") from None
     click.echo(f"store at {where} is at revision {revision} (newest: {head_revision()})")
+    click.echo(f"ledger signing key {signer.key_id} at {settings.countersign_signing_key_path}")
 
 
 def register_commands() -> None:
