@@ -74,20 +74,18 @@ async def _bind(runner: web.AppRunner, settings: Settings) -> web.TCPSite:
     return site
 
 
-async def _wait_for_stop() -> str:
+def _stop_signal() -> asyncio.Future[str]:
+    """A future set to the name of the first SIGINT/SIGTERM (handlers installed now)."""
     loop = asyncio.get_running_loop()
     stopped: asyncio.Future[str] = loop.create_future()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda s=sig: stopped.done() or stopped.set_result(s.name))
-    try:
-        return await stopped
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
+    return stopped
 
 
 async def serve(settings: Settings) -> None:
     """Start the App, serve until SIGINT/SIGTERM, then shut down in order."""
+    stopped = _stop_signal()  # before start-up, so an early signal still shuts down cleanly
     runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
     try:
         await runner.setup()  # opens the store, migrates, loads the signing key
@@ -97,7 +95,7 @@ async def serve(settings: Settings) -> None:
         raise
     address = f"http://{settings.host}:{settings.port}"
     log.info("listening", address=address, store=_database(settings))
-    reason = await _wait_for_stop()
+    reason = await stopped
     log.info("shutting_down", signal=reason)
     await runner.cleanup()
     log.info("stopped", address=address)
