@@ -18,7 +18,6 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 CREDENTIALS_FILE_NAME = "countersign.env"
 
 

@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "app.yml", "policies", "github_app")
+SOURCES = (
+    "pyproject.toml",
+    "setup.py",
+    "README.md",
+    "LICENSE",
+    "app.yml",
+    "policies",
+    "github_app",
+)
 
 
 def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -53,9 +61,7 @@ def installed(tmp_path_factory) -> Path:
     assert not any(name.endswith("_shipped/setup.py") for name in names)
     venv = root / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=root)
-    purelib = Path(
-        sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)})
-    )
+    purelib = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
     # Dependencies come from the test environment; the package itself only from the wheel.
     borrowed = [p for p in site.getsitepackages() if Path(p).is_dir()]
     (purelib / "borrowed-deps.pth").write_text("\n".join(borrowed) + "\n")
@@ -76,8 +82,11 @@ def test_installed_wheel_checks_a_policy_from_another_folder(installed, tmp_path
     policy.write_text("approvals:\n  required: 2\n")
     env = _clean_env(tmp_path)
     where = _run(
-        installed / "python", "-c", "import github_app; print(github_app.__file__)",
-        cwd=tmp_path, env=env,
+        installed / "python",
+        "-c",
+        "import github_app; print(github_app.__file__)",
+        cwd=tmp_path,
+        env=env,
     )
     assert str(installed.parent) in where  # the wheel's copy, not the checkout
     output = _run(installed / "countersign", "policy", "check", policy, cwd=tmp_path, env=env)
@@ -96,7 +105,9 @@ def test_installed_wheel_builds_the_app_manifest_and_catalogue(installed, tmp_pa
         "assert load_catalogue()\n"
         "print('ok')\n"
     )
-    assert _run(installed / "python", "-c", script, cwd=tmp_path, env=_clean_env(tmp_path)) == "ok\n"
+    assert (
+        _run(installed / "python", "-c", script, cwd=tmp_path, env=_clean_env(tmp_path)) == "ok\n"
+    )
 
 
 def test_countersign_home_overrides_the_shipped_files(installed, tmp_path):

@@ -99,7 +99,9 @@ def _configure_app(monkeypatch, pem: str) -> None:
     monkeypatch.setenv("GITHUB_API_URL", FAKE_API_URL)
 
 
-def test_doctor_checks_everything_against_github(elsewhere, monkeypatch, github, app_private_key_pem):
+def test_doctor_checks_everything_against_github(
+    elsewhere, monkeypatch, github, app_private_key_pem
+):
     CliRunner().invoke(main, ["migrate"])
     _configure_app(monkeypatch, app_private_key_pem)
     github.route("GET", "/app", json=example("integration"))

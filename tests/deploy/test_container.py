@@ -110,7 +110,7 @@ async def test_setup_inside_the_image_layout_writes_only_to_the_data_folder(
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("GITHUB_API_URL", FAKE_API_URL)
     monkeypatch.chdir(app_dir)  # the working directory (/app) is not written
-    os.chmod(app_dir, 0o555)
+    app_dir.chmod(0o500)  # read-only, as the image's /app is for its user
     settings = load_settings()
     assert settings.setup_mode
     client = await aiohttp_client(create_app(settings, start_worker=False))
@@ -119,7 +119,7 @@ async def test_setup_inside_the_image_layout_writes_only_to_the_data_folder(
     done = await client.get("/", params={"code": "abc", "state": state}, allow_redirects=False)
     assert done.status == 303
     await client.close()
-    os.chmod(app_dir, 0o755)
+    app_dir.chmod(0o700)
     assert list(app_dir.iterdir()) == []
     written = {p.name for p in data_dir.iterdir()}
     assert {"countersign.db", "ledger-signing.key", "countersign.env"} <= written

@@ -103,9 +103,7 @@ async def test_second_completion_never_overwrites_the_credentials(aiohttp_client
     second_client = await setup_client(aiohttp_client, settings)  # e.g. a second replica
     _, _, first_state = handoff(await (await start(first_client)).text())
     _, _, second_state = handoff(await (await start(second_client)).text())
-    await first_client.get(
-        "/", params={"code": "abc", "state": first_state}, allow_redirects=False
-    )
+    await first_client.get("/", params={"code": "abc", "state": first_state}, allow_redirects=False)
     credentials = tmp_path / "data" / "countersign.env"
     written = credentials.read_text()
     route_conversion(github, id=9999, webhook_secret="attacker")

@@ -43,7 +43,9 @@ def route_conversion(github: FakeGitHub, **fields: Any):
     body = example("integration-from-manifest")
     body.update({"id": 4321, "slug": "countersign-acme", "webhook_secret": "whsec_1"})
     body["html_url"] = "https://github.test/apps/countersign-acme"
-    body["pem"] = "-----BEGIN RSA PRIVATE KEY-----\nMIIEfake\nline2\n-----END RSA PRIVATE KEY-----\n"
+    body["pem"] = (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEfake\nline2\n-----END RSA PRIVATE KEY-----\n"
+    )
     body.update(fields)
     return github.route("POST", "/app-manifests/{code}/conversions", status=201, json=body)
 

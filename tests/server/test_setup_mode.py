@@ -48,7 +48,10 @@ async def test_organisation_app_is_registered_installed_and_read_on_next_start(
     assert started.status == 200
     action, manifest, state = handoff(await started.text())
     assert action.startswith("https://github.test/organizations/acme/settings/apps/new?state=")
-    assert manifest["hook_attributes"] == {"url": "https://cs.acme.example/webhooks", "active": True}
+    assert manifest["hook_attributes"] == {
+        "url": "https://cs.acme.example/webhooks",
+        "active": True,
+    }
     assert manifest["redirect_url"] == "https://cs.acme.example/"
     assert manifest["default_permissions"]["checks"] == "write"
 

@@ -83,8 +83,7 @@ def test_unreachable_postgres(tmp_path):
     lines = _error_lines(result)
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(
-        "Error: cannot start: database unreachable at "
-        "postgresql://countersign:***@127.0.0.1:"
+        "Error: cannot start: database unreachable at postgresql://countersign:***@127.0.0.1:"
     )
     assert "check DATABASE_URL" in lines[0]
     assert "pw@" not in result.stderr
@@ -132,9 +131,7 @@ def test_listening_and_shutdown_are_logged(tmp_path):
     import json
 
     env = _env(tmp_path)
-    process = subprocess.Popen(
-        COMMAND, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen(COMMAND, env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
     try:
         lines = []
         deadline = time.monotonic() + 60
