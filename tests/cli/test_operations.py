@@ -146,3 +146,19 @@ def test_doctor_finds_an_uninstalled_app_and_a_foreign_signing_key(
     assert "FAIL signing key:" in result.output and "did not sign the checkpoints" in result.output
     assert "FAIL installations: installed nowhere" in result.output
     assert "/installations/new" in result.output
+
+
+def test_readme_exit_status_table_matches_the_code():
+    import re
+    from pathlib import Path
+
+    from github_app.cli import root
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("| exit status | meaning |", 1)[1].split("\n\n", 1)[0]
+    documented = {int(n) for n in re.findall(r"^\| (\d) \|", table, flags=re.M)}
+    in_code = {getattr(root, name) for name in dir(root) if name.startswith("EXIT_")}
+    assert documented == in_code == {0, 1, 2, 3, 4}
+    assert root.ConfigurationError.exit_code == root.EXIT_CONFIG
+    assert root.StoreMissing.exit_code == root.EXIT_NO_STORE
+    assert root.StartupFailed.exit_code == root.EXIT_STARTUP
