@@ -105,3 +105,19 @@ async def test_bad_answers_are_refused_with_the_form_again(aiohttp_client, tmp_p
     bad_url = await start(client, public_url="ftp://cs")
     assert bad_url.status == 400
     assert 'name="public_url"' in await bad_url.text()
+
+
+async def test_status_page_answers_once_the_ledger_has_entries(app_harness):
+    from datetime import UTC, datetime
+
+    from github_app.ledger.entry import NewEntry
+
+    app_harness.services.ledger.append(
+        NewEntry(kind="drill", occurred_at=datetime.now(UTC), actor="t", data={})
+    )
+    response = await app_harness.client.get("/")
+    assert response.status == 200
+    page = await response.text()
+    assert "ledger entries" in page and "<td>1</td>" in page
+    refused = await app_harness.client.post("/", data={"owner": "personal"})
+    assert refused.status == 405  # the setup form is gone once the App is configured
