@@ -115,7 +115,7 @@ async def check_github(settings: Settings) -> list[Finding]:
         gh = client.as_app()
         app = await gh.getitem("/app")
         findings = [Finding("github app", True, f"{app.get('slug')} (id {app.get('id')})")]
-        installations = await gh.getitem("/app/installations", {"per_page": 100})
+        installations = [item async for item in gh.getiter("/app/installations?per_page=100")]
     except (GitHubException, HTTPError, ValueError) as error:
         fix = "check GITHUB_APP_ID, the private key and GITHUB_API_URL"
         return [Finding("github app", False, f"GitHub refused: {error}", fix)]

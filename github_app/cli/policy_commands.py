@@ -10,6 +10,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import yaml
@@ -25,7 +26,7 @@ from github_app.policy.loader import (
 )
 
 
-def _fail_with(error: PolicyError) -> None:
+def _fail_with(error: PolicyError) -> NoReturn:
     for diagnostic in error.diagnostics:
         click.echo(diagnostic.format(), err=True)
     count = len(error.diagnostics)
@@ -58,7 +59,6 @@ def load_draft(file: Path, org_file: Path | None = None) -> EffectivePolicy:
             )
     except PolicyError as error:
         _fail_with(error)
-        raise  # not reached: _fail_with exits
     _warn(text, str(file))
     return result
 
