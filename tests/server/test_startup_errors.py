@@ -148,3 +148,15 @@ def test_listening_and_shutdown_are_logged(tmp_path):
     events = [json.loads(line)["event"] for line in rest.splitlines() if line.startswith("{")]
     assert events[-2:] == ["shutting_down", "stopped"]
     assert process.returncode == 0
+
+
+def test_permission_problems_name_the_data_folder(tmp_path):
+    # Run as root here, so the file system cannot refuse: the wording is checked directly.
+    from github_app.config import Settings
+    from github_app.server.run import describe_startup_failure
+
+    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'd' / 'cs.db'}")
+    error = PermissionError(13, "Permission denied", str(tmp_path / "d" / "cs.db"))
+    message = describe_startup_failure(error, settings)
+    assert message.startswith(f"permission denied: {tmp_path / 'd' / 'cs.db'}")
+    assert f"the data folder ({tmp_path / 'd'})" in message
