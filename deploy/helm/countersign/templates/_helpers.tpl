@@ -54,7 +54,7 @@ volumeMounts:
 - name: signing-key
   secret:
     secretName: {{ .Values.signingKey.secretName }}
-    defaultMode: 0400
+    defaultMode: 0440  # readable by the pod's fsGroup (the non-root user)
 {{- end -}}
 
 {{- define "countersign.securityContext" -}}
