@@ -21,6 +21,8 @@ READ_ONLY = [
     ["evidence", "export", "--format", "jsonl", "-o", "out.jsonl"],
     ["evidence", "public-key"],
     ["freeze", "status"],
+    ["token", "list"],
+    ["token", "create", "--role", "auditor", "--name", "a"],
 ]
 
 
