@@ -146,13 +146,14 @@ def _phrase(error: Mapping[str, Any], model: type[BaseModel] | None) -> str:
     if kind in _TYPE_WORDS:
         return _TYPE_WORDS[kind]
     if kind == "literal_error":
-        return f"must be one of {context.get('expected', '')}"
+        expected = str(context.get("expected", ""))
+        return f"must be one of {expected}" if " or " in expected else f"must be {expected}"
     if kind in ("greater_than_equal", "greater_than"):
         return f"must be at least {context.get('ge', context.get('gt'))}"
     if kind in ("less_than_equal", "less_than"):
         return f"must be at most {context.get('le', context.get('lt'))}"
     if kind == "string_pattern_mismatch":
-        return "is not in the expected form (see the policy reference)"
+        return f"must match {context.get('pattern', 'the form in the policy reference')}"
     if kind == "value_error":
         return str(context.get("error", error["msg"]))
     return str(error["msg"])

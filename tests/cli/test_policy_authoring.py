@@ -140,3 +140,24 @@ def test_simulate_refuses_an_invalid_draft_before_asking_github(app_env, github)
     assert result.exit_code == 1
     assert f"{draft}:2:3: approvals.required: must be at least 1" in result.output
     assert github.requests() == []
+
+
+def test_nested_mistakes_each_get_their_own_line(tmp_path):
+    text = (
+        "approvals: 5\n"
+        "paths:\n"
+        "  - {}\n"
+        "alerts:\n"
+        "  webhooks:\n"
+        "    - url: 'not a url'\n"
+        "version: 2\n"
+    )
+    policy, result = check(tmp_path, text)
+    lines = result.output.splitlines()
+    assert lines == [
+        f"{policy}:1:1: approvals: must be a mapping of settings",
+        f"{policy}:3:5: paths[0].pattern: is required",
+        f"{policy}:6:7: alerts.webhooks[0].url: must match ^https?://\\S+$",
+        f"{policy}:7:1: version: must be 1",
+        "invalid policy: 4 problems",
+    ]
