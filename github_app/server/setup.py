@@ -70,6 +70,11 @@ class SetupGuard:
         expiry = self.states.pop(state, None)
         return expiry is not None and expiry > time.monotonic()
 
+    def restore_state(self, state: str) -> None:
+        """Make a redeemed state usable again (setup could not go on, through no fault of
+        the browser's)."""
+        self.states[state] = time.monotonic() + STATE_TTL_SECONDS
+
     def code_matches(self, candidate: str) -> bool:
         """Constant-time comparison with the setup code."""
         return secrets.compare_digest(candidate.strip().encode(), self.setup_code.encode())
@@ -275,11 +280,19 @@ def credentials_text(app: dict, settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
+def reserve_credentials_file(path: Path) -> int:
+    """Create ``path`` empty (mode 0600) and return its descriptor; never replaces a file.
+
+    Done before GitHub's one-time code is spent, so a folder that cannot be written is reported
+    while the operator can still fix it and start again.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+
 def write_credentials(path: Path, text: str) -> None:
     """Create ``path`` (mode 0600) with ``text``; an existing file is never replaced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+    with os.fdopen(reserve_credentials_file(path), "w", encoding="utf-8") as handle:
         handle.write(text)
 
 
@@ -291,8 +304,8 @@ def _install_url(app: dict, settings: Settings) -> str:
     return f"{html_url.rstrip('/')}/installations/new"
 
 
-def _check_callback(request: web.Request, guard: SetupGuard) -> str:
-    """The validated one-time code of GitHub's redirect back, or :class:`SetupRefused`."""
+def _check_callback(request: web.Request, guard: SetupGuard) -> tuple[str, str]:
+    """The validated code and state of GitHub's redirect back, or :class:`SetupRefused`."""
     code = request.query.get("code", "")
     state = request.query.get("state", "")
     if not CODE_PATTERN.match(code):
@@ -303,7 +316,7 @@ def _check_callback(request: web.Request, guard: SetupGuard) -> str:
         raise SetupRefused(
             "this link is stale or was not started from this browser: start again", status=403
         )
-    return code
+    return code, state
 
 
 async def _convert(settings: Settings, code: str) -> dict:
@@ -320,21 +333,35 @@ async def complete_setup(request: web.Request, settings: Settings) -> web.Respon
         response.set_status(409)
         return response
     try:
-        code = _check_callback(request, guard)
+        code, state = _check_callback(request, guard)
     except SetupRefused as refused:
         body = f'<p>{html.escape(str(refused))} from <a href="/">the setup page</a>.</p>'
         return page(TITLE, body, status=refused.status)
+    target = settings.credentials_file
+    try:
+        descriptor = reserve_credentials_file(target)
+    except FileExistsError:
+        return page(TITLE, "<p>Credentials were saved meanwhile; nothing was changed.</p>", 409)
+    except OSError as error:
+        guard.restore_state(state)  # GitHub's code is unused: reloading this page retries
+        log.error("setup_cannot_write", file=str(target), error=str(error))
+        reason = html.escape(f"{error.strerror or error}: {error.filename or target}")
+        body = (
+            f"<p>Cannot write the credentials file ({reason}). GitHub's code was not used: "
+            "make the folder writable by Countersign, then reload this page.</p>"
+        )
+        return page(TITLE, body, 500)
     try:
         app = await _convert(settings, code)
     except (GitHubException, httpx.HTTPError) as error:
+        os.close(descriptor)
+        target.unlink(missing_ok=True)
         log.warning("setup_conversion_failed", error=str(error))
         return page(TITLE, f"<p>GitHub refused the code: {html.escape(str(error))}</p>", 502)
     guard.completed = True
-    try:
-        write_credentials(settings.credentials_file, credentials_text(app, settings))
-    except FileExistsError:
-        return page(TITLE, "<p>Credentials were saved meanwhile; nothing was changed.</p>", 409)
-    log.info("setup_completed", app_id=int(app["id"]), file=str(settings.credentials_file))
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(credentials_text(app, settings))
+    log.info("setup_completed", app_id=int(app["id"]), file=str(target))
     response = web.Response(status=303, headers={"Location": _install_url(app, settings)})
     response.del_cookie(STATE_COOKIE)
     return response

@@ -121,3 +121,42 @@ async def test_status_page_answers_once_the_ledger_has_entries(app_harness):
     assert "ledger entries" in page and "<td>1</td>" in page
     refused = await app_harness.client.post("/", data={"owner": "personal"})
     assert refused.status == 405  # the setup form is gone once the App is configured
+
+
+async def test_unwritable_data_folder_is_reported_before_the_code_is_spent(
+    aiohttp_client, tmp_path, github
+):
+    from tests.server.setup_flow import route_conversion
+
+    blocker = tmp_path / "blocked"
+    blocker.write_text("a file where the data folder should be\n")
+    settings = setup_settings(tmp_path, countersign_data_dir=blocker / "data")
+    client = await setup_client(aiohttp_client, settings)
+    _, _, state = handoff(await (await start(client)).text())
+    conversion = route_conversion(github)
+    failed = await client.get("/", params={"code": "abc", "state": state})
+    assert failed.status == 500
+    assert "GitHub's code was not used" in await failed.text()
+    assert not conversion.called
+    blocker.unlink()  # the operator fixes the folder and reloads the same page
+    retried = await client.get("/", params={"code": "abc", "state": state}, allow_redirects=False)
+    assert retried.status == 303
+    assert conversion.call_count == 1
+    assert "GITHUB_APP_ID=4321" in (blocker / "data" / "countersign.env").read_text()
+
+
+async def test_refused_conversion_leaves_no_credentials_file(aiohttp_client, tmp_path, github):
+    settings = setup_settings(tmp_path)
+    client = await setup_client(aiohttp_client, settings)
+    _, _, state = handoff(await (await start(client)).text())
+    github.route(
+        "POST",
+        "/app-manifests/{code}/conversions",
+        status=404,
+        json={"message": "Not Found", "documentation_url": "d"},
+    )
+    failed = await client.get("/", params={"code": "expired", "state": state})
+    assert failed.status == 502
+    assert not settings.credentials_file.exists()
+    assert (await client.get("/")).status == 200
+    assert 'name="public_url"' in await (await client.get("/")).text()  # setup still open
