@@ -229,6 +229,8 @@ def _handoff_page(action: str, manifest: dict, public_url: str) -> web.Response:
         f'<form id="manifest" action="{html.escape(action)}" method="post">'
         f'<input type="hidden" name="manifest" value="{html.escape(json.dumps(manifest))}">'
         '<button type="submit">Create the GitHub App from its manifest</button></form>'
+        # Without the warning to read, go straight on (the button stays for script-less browsers).
+        + ("" if warning else "<script>document.getElementById('manifest').submit()</script>")
     )
     return page(TITLE, body)
 
