@@ -50,7 +50,7 @@ def check_store(settings: Settings) -> list[Finding]:
         load_existing_signing_key,
         open_existing_database,
     )
-    from github_app.ledger.ledger import Ledger
+    from github_app.store.ledger import Ledger
 
     where = describe_database(settings.database_url)
     try:

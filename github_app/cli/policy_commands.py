@@ -15,7 +15,7 @@ from typing import NoReturn
 import click
 import yaml
 
-from github_app.cli.root import settings_or_exit
+from github_app.cli.common import settings_or_exit
 from github_app.policy.diagnostics import warnings_for
 from github_app.policy.loader import (
     EffectivePolicy,

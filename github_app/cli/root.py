@@ -7,16 +7,17 @@ Exit codes (the README's table is this list):
   ``doctor`` found something to fix), or GitHub or the store refused an operation;
 - 2: usage or configuration error (a bad option, a missing or malformed setting);
 - 3: no store or signing key where the configuration points (``no store at …``);
-- 4: ``serve`` could not start (port in use, database unreachable, key files, permissions).
+- 4: ``serve`` or ``migrate`` could not start (port in use, database unreachable, key files,
+  permissions).
 """
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import click
-
-from github_app.config import ConfigError, Settings, load_settings
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -38,17 +39,9 @@ class StoreMissing(click.ClickException):
 
 
 class StartupFailed(click.ClickException):
-    """``serve`` could not start (exit status 4)."""
+    """``serve`` or ``migrate`` could not start (exit status 4)."""
 
     exit_code = EXIT_STARTUP
-
-
-def settings_or_exit() -> Settings:
-    """Load settings or stop with the one-line reason (exit status 2)."""
-    try:
-        return load_settings()
-    except ConfigError as error:
-        raise ConfigurationError(f"configuration error: {error}") from None
 
 
 def package_version() -> str:
@@ -59,7 +52,44 @@ def package_version() -> str:
         return "0+unknown"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose command families are imported only when one of them runs (fast ``--help``).
+
+    ``lazy`` maps a command name to ``"module:attribute"`` under :mod:`github_app.cli`.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self._lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy:
+            module_name, attribute = self._lazy[cmd_name].split(":")
+            module = importlib.import_module(f"github_app.cli.{module_name}")
+            return getattr(module, attribute)
+        return super().get_command(ctx, cmd_name)
+
+
+COMMAND_FAMILIES = {
+    "policy": "policy_commands:policy",
+    "rulesets": "ruleset_commands:rulesets",
+    "token": "token_commands:token",
+    "drill": "drill_commands:drill",
+    "evidence": "evidence_commands:evidence",
+    "freeze": "containment_commands:freeze_command",
+    "session": "containment_commands:session_group",
+    "doctor": "doctor_commands:doctor",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMAND_FAMILIES,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_version(), "-V", "--version", prog_name="countersign")
 def main() -> None:
     """Countersign: human countersignatures for AI agents' changes, with audit evidence."""
@@ -68,6 +98,7 @@ def main() -> None:
 @main.command()
 def serve() -> None:
     """Run the App: webhook receiver, worker, auditor API."""
+    from github_app.cli.common import settings_or_exit
     from github_app.logs import configure_logging
     from github_app.server.run import StartupError, run
 
@@ -88,6 +119,7 @@ def migrate() -> None:
     """
     import sqlalchemy as sa
 
+    from github_app.cli.common import settings_or_exit
     from github_app.cli.store_access import describe_database, head_revision
     from github_app.ledger.checkpoints import load_or_create_signing_key
     from github_app.store.database import Database
@@ -108,26 +140,3 @@ def migrate() -> None:
         raise StartupFailed(f"COUNTERSIGN_SIGNING_KEY_PATH: {error}") from None
     click.echo(f"store at {where} is at revision {revision} (newest: {head_revision()})")
     click.echo(f"ledger signing key {signer.key_id} at {settings.countersign_signing_key_path}")
-
-
-def register_commands() -> None:
-    """Attach the command families (imported here to keep ``--help`` fast and cycles away)."""
-    from github_app.cli import (
-        doctor_commands,
-        drill_commands,
-        evidence_commands,
-        policy_commands,
-        ruleset_commands,
-        token_commands,
-    )
-
-    main.add_command(policy_commands.policy)
-    main.add_command(ruleset_commands.rulesets)
-    main.add_command(token_commands.token)
-    main.add_command(drill_commands.drill)
-    main.add_command(doctor_commands.doctor)
-    for command in evidence_commands.COMMANDS:
-        main.add_command(command)
-
-
-register_commands()

@@ -15,8 +15,8 @@ from alembic.script import ScriptDirectory
 
 from github_app.config import Settings
 from github_app.ledger.checkpoints import CheckpointSigner, load_or_create_signing_key
-from github_app.ledger.ledger import Ledger
 from github_app.store.database import Database, alembic_config
+from github_app.store.ledger import Ledger
 
 
 class NoStore(Exception):

@@ -129,8 +129,8 @@ def test_doctor_finds_an_uninstalled_app_and_a_foreign_signing_key(
 
     from github_app.ledger.checkpoints import load_or_create_signing_key
     from github_app.ledger.entry import NewEntry
-    from github_app.ledger.ledger import Ledger
     from github_app.store.database import Database
+    from github_app.store.ledger import Ledger
 
     CliRunner().invoke(main, ["migrate"])
     db = Database.open("sqlite:///data/countersign.db")
