@@ -27,7 +27,7 @@ from github_app.store.ledger import Ledger
 
 def settings_or_exit() -> Settings:
     """Load settings or stop with the one-line reason (exit status 2)."""
-    from github_app.cli.root import ConfigurationError
+    from github_app.cli.exit_codes import ConfigurationError
 
     try:
         return load_settings()
@@ -50,7 +50,7 @@ class StoreServices:
 
 def open_services() -> StoreServices:
     """Open the existing store configured in the environment (never creates one)."""
-    from github_app.cli.root import StoreMissing
+    from github_app.cli.exit_codes import StoreMissing
     from github_app.cli.store_access import NoStore, open_existing_store
 
     settings = settings_or_exit()

@@ -124,7 +124,7 @@ def simulate(
     repo: str, number: int, policy_file: Path | None, org_file: Path | None, as_json: bool
 ) -> None:
     """Evaluate pull request NUMBER of REPO (owner/name) now, without publishing anything."""
-    from github_app.cli.root import ConfigurationError
+    from github_app.cli.exit_codes import ConfigurationError
     from github_app.cli.simulate import simulate_pull_request
 
     if org_file is not None and policy_file is None:

@@ -18,7 +18,7 @@ from github_app.tokens import ROLES, TokenError, TokenStore
 
 def open_token_store() -> TokenStore:
     """The token store in the existing database named by ``DATABASE_URL`` (never created)."""
-    from github_app.cli.root import StoreMissing
+    from github_app.cli.exit_codes import StoreMissing
     from github_app.cli.store_access import NoStore, open_existing_database
 
     settings = settings_or_exit()

@@ -176,7 +176,7 @@ def prove_command(seq: int, as_json: bool, output: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print key id, PEM and raw hex as JSON.")
 def public_key_command(as_json: bool) -> None:
     """The public key that signs ledger checkpoints (give it to auditors)."""
-    from github_app.cli.root import StoreMissing
+    from github_app.cli.exit_codes import StoreMissing
     from github_app.cli.store_access import NoStore, load_existing_signing_key
 
     settings = settings_or_exit()

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from github_app.cli import main
-from github_app.cli.root import EXIT_NO_STORE
+from github_app.cli.exit_codes import EXIT_NO_STORE
 from tests.support.fake_github import FAKE_API_URL, example
 
 READ_ONLY = [
@@ -154,7 +154,7 @@ def test_readme_exit_status_table_matches_the_code():
     import re
     from pathlib import Path
 
-    from github_app.cli import root
+    from github_app.cli import exit_codes as root
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     table = readme.split("| exit status | meaning |", 1)[1].split("\n\n", 1)[0]
