@@ -52,6 +52,7 @@ COMMAND_FAMILIES = {
     "freeze": "containment_commands:freeze_command",
     "session": "containment_commands:session_group",
     "doctor": "doctor_commands:doctor",
+    "hook": "hook_commands:hook",
 }
 
 

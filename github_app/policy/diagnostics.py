@@ -218,8 +218,8 @@ def warnings_for(document: Mapping[str, Any], source: str, text: str | None) -> 
                     line,
                     column,
                     dotted(("paths", index)),
-                    "this rule only names a pattern and changes nothing: add `approvals` "
-                    "or `agents_forbidden: true`",
+                    "this rule only names a pattern and changes nothing: add `approvals`, "
+                    "`agents_forbidden: true` or `agents_may_not_read: true`",
                     severity="warning",
                 )
             )
