@@ -17,7 +17,6 @@ from github_app.ledger.checkpoints import Checkpoint, public_key_from_hex, signa
 from github_app.ledger.entry import GENESIS_HASH, canonical_values, hash_canonical
 from github_app.ledger.merkle import MerkleFrontier, leaf_hash
 
-
 NO_CHECKPOINT = (
     "the export carries no signed checkpoint, so nothing ties its entries to the trusted key "
     "(export again once a checkpoint is signed, or use `evidence prove`)"
