@@ -10,7 +10,7 @@ from typing import Any
 
 from github_app.evidence.exceptions import EXCEPTION_TYPES
 from github_app.evidence.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT
-from github_app.evidence.population import CHANGE_STATUSES
+from github_app.evidence.population import CHANGE_KINDS, CHANGE_STATUSES, POPULATION_CSV_COLUMNS
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE
 from github_app.ledger.entry import ENTRY_KINDS
 
@@ -58,6 +58,11 @@ PRINTABLE = r"^[^\u0000-\u001f\u007f]*$"
 TEXT = {"type": "string", "maxLength": MAX_TEXT, "pattern": PRINTABLE}
 KINDS_PATTERN = "^({0})(,({0}))*$".format("|".join(ENTRY_KINDS))
 TIMESTAMP = {"type": "string", "format": "date-time"}
+INTEGRITY = {
+    "type": "string",
+    "enum": ["ok", "altered"],
+    "description": "altered: the entry's hash no longer covers its fields (it was rewritten).",
+}
 FILTER_PARAMETERS = [
     {"$ref": "#/components/parameters/repo"},
     {"$ref": "#/components/parameters/since"},
@@ -139,6 +144,7 @@ ENTRY_SCHEMA = {
         "data": {"type": "object"},
         "prev_hash": {"type": "string"},
         "hash": {"type": "string"},
+        "integrity": INTEGRITY,
     },
 }
 
@@ -164,7 +170,7 @@ CHANGE_SCHEMA = {
     "properties": {
         "seq": {"type": "integer"},
         "entry_id": {"type": "string"},
-        "kind": {"type": "string", "enum": ["merge", "direct_push"]},
+        "kind": {"type": "string", "enum": list(CHANGE_KINDS)},
         "repo": _nullable("string"),
         "pr": _nullable("integer"),
         "agent": _nullable("string"),
@@ -176,7 +182,14 @@ CHANGE_SCHEMA = {
         "merge_sha": _nullable("string", description="Merge commit, or the pushed head."),
         "merged_by": _nullable("string", description="Who merged, or who pushed."),
         "occurred_at": TIMESTAMP,
+        "merged_at": TIMESTAMP,
         "status": {"type": "string", "enum": list(CHANGE_STATUSES)},
+        "title": _nullable("string"),
+        "author": _nullable("string"),
+        "policy_sha": _nullable("string"),
+        "exception": _nullable("string", description="Why this change is an exception."),
+        "backfilled": {"type": "boolean"},
+        "integrity": INTEGRITY,
     },
 }
 
@@ -200,6 +213,7 @@ EXCEPTION_SCHEMA = {
             "description": "The entry's data; for emergency changes "
             "also post_review_due, post_reviewed_at (and overdue_by_hours).",
         },
+        "integrity": INTEGRITY,
     },
 }
 
@@ -374,6 +388,11 @@ def _paths() -> dict[str, Any]:
             "text/csv": {"schema": {"type": "string"}},
         },
     }
+    changes_ok = _json(_page("Change"), "One page of changes (JSON) or the population CSV.")
+    changes_ok["content"]["text/csv"] = {
+        "schema": {"type": "string"},
+        "example": ",".join(POPULATION_CSV_COLUMNS) + "\r\n",
+    }
     return {
         f"{API_PREFIX}/sessions/{{session_id}}": {
             "get": _operation(
@@ -398,8 +417,21 @@ def _paths() -> dict[str, Any]:
             "get": _operation(
                 "The change population: every merge and direct push",
                 "listChanges",
-                _json(_page("Change"), "One page of changes."),
-                parameters=[*FILTER_PARAMETERS, *PAGE_PARAMETERS],
+                changes_ok,
+                parameters=[
+                    _query(
+                        "format",
+                        "json: one page; csv: the whole population, one row per change.",
+                        {"type": "string", "enum": ["json", "csv"], "default": "json"},
+                    ),
+                    _query(
+                        "status",
+                        "Only changes with this status.",
+                        {"type": "string", "enum": list(CHANGE_STATUSES)},
+                    ),
+                    *FILTER_PARAMETERS,
+                    *PAGE_PARAMETERS,
+                ],
             )
         },
         f"{API_PREFIX}/changes/sample": {

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -40,6 +40,7 @@ from github_app.evidence.params import (
     parse_filters,
     parse_int,
     parse_limit,
+    parse_status,
     parse_text,
 )
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE, new_seed
@@ -80,12 +81,41 @@ async def get_session(request: web.Request) -> web.Response:
 
 
 @requires("auditor")
-async def list_changes(request: web.Request) -> web.Response:
-    """``GET /changes``: the change population."""
-    filters, after, limit = _list_params(request)
+async def list_changes(request: web.Request) -> web.StreamResponse:
+    """``GET /changes``: the change population (``?format=csv``: all of it, as a CSV)."""
+    fmt = request.query.get("format") or "json"
+    if fmt not in ("json", "csv"):
+        raise InvalidParameter("format: expected json or csv")
+    status = parse_status(request.query.get("status"))
     ledger = services_of(request).ledger
-    page = await asyncio.to_thread(queries.changes_page, ledger, filters, after=after, limit=limit)
+    if fmt == "csv":
+        filters = parse_filters(request.query)
+        chunks = queries.population_csv_chunks(ledger, filters, status=status)
+        return await stream_text(request, chunks, "text/csv", "countersign-population.csv")
+    filters, after, limit = _list_params(request)
+    page = await asyncio.to_thread(
+        queries.changes_page, ledger, filters, after=after, limit=limit, status=status
+    )
     return web.json_response(page.as_dict())
+
+
+async def stream_text(
+    request: web.Request, chunks: Iterator[str], content_type: str, filename: str
+) -> web.StreamResponse:
+    """Stream text chunks produced in a worker thread as a download named ``filename``."""
+    first = await asyncio.to_thread(next, chunks, None)  # bad input fails before any byte
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": f"{content_type}; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        }
+    )
+    await response.prepare(request)
+    chunk = first
+    while chunk is not None:
+        await response.write(chunk.encode("utf-8"))
+        chunk = await asyncio.to_thread(next, chunks, None)
+    return response
 
 
 @requires("auditor")

@@ -14,6 +14,8 @@ line is ``{"checkpoint": {...}}``: the latest signed checkpoint (``size``, ``roo
 ``prev_hash``, ``hash``.  An empty cell is ``null``.  The last row is the checkpoint: ``kind``
 is ``checkpoint`` (never a ledger kind), ``seq`` empty, and ``data`` holds the checkpoint object
 as JSON (``null`` when there is none).  For byte-exact hash recomputation prefer JSONL.
+Every cell is spreadsheet-safe (:mod:`github_app.evidence.csvsafe`): one that could run as a
+formula is prefixed with an apostrophe, which :func:`record_from_csv` removes again.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from github_app.evidence.csvsafe import neutralise, restore
 from github_app.ledger.entry import LedgerEntry, canonical_json
 
 CSV_COLUMNS = (
@@ -74,16 +77,17 @@ def jsonl_checkpoint_line(checkpoint: BaseModel | None) -> str:
     return canonical_json({"checkpoint": checkpoint_record(checkpoint)}) + "\n"
 
 
-def _csv_text(rows: Iterable[Iterable[Any]]) -> str:
+def csv_text(rows: Iterable[Iterable[str]]) -> str:
+    """RFC 4180 text for rows of text cells, each one neutralised against formulas."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(rows)
+    writer.writerows([neutralise(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 
 def csv_header() -> str:
     """The CSV header row."""
-    return _csv_text([CSV_COLUMNS])
+    return csv_text([CSV_COLUMNS])
 
 
 def _csv_cell(column: str, value: Any) -> str:
@@ -99,7 +103,7 @@ def _csv_cell(column: str, value: Any) -> str:
 def csv_rows(entries: Iterable[LedgerEntry]) -> str:
     """CSV rows for a batch of entries."""
     records = (entry_record(entry) for entry in entries)
-    return _csv_text([_csv_cell(col, record.get(col)) for col in CSV_COLUMNS] for record in records)
+    return csv_text([_csv_cell(col, record.get(col)) for col in CSV_COLUMNS] for record in records)
 
 
 def csv_checkpoint_row(checkpoint: BaseModel | None) -> str:
@@ -107,15 +111,16 @@ def csv_checkpoint_row(checkpoint: BaseModel | None) -> str:
     row = dict.fromkeys(CSV_COLUMNS, "")
     row["kind"] = CHECKPOINT_MARKER
     row["data"] = canonical_json(checkpoint_record(checkpoint))
-    return _csv_text([[row[column] for column in CSV_COLUMNS]])
+    return csv_text([[row[column] for column in CSV_COLUMNS]])
 
 
 def record_from_csv(row: dict[str, str]) -> dict[str, Any]:
     """Turn a CSV row (as ``csv.DictReader`` reads it) back into an entry record."""
-    record: dict[str, Any] = {col: (row.get(col) or None) for col in CSV_COLUMNS}
+    cells = {col: restore(row.get(col) or "") for col in CSV_COLUMNS}
+    record: dict[str, Any] = {col: (cells[col] or None) for col in CSV_COLUMNS}
     for column in ("seq", "repo_id", "pr"):
         if record[column] is not None:
             record[column] = int(record[column])
-    record["session_derived"] = row.get("session_derived") == "true"
-    record["data"] = json.loads(row["data"]) if row.get("data") else {}
+    record["session_derived"] = cells["session_derived"] == "true"
+    record["data"] = json.loads(cells["data"]) if cells["data"] else {}
     return record

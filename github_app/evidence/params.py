@@ -134,3 +134,13 @@ def decode_cursor(cursor: str | None) -> Position | None:
     if not match or int(match.group(1)) > MAX_SEQ:
         raise InvalidParameter("cursor: not a cursor returned by this API")
     return Position(int(match.group(1)), int(match.group(2)))
+
+
+def parse_status(value: str | None) -> str | None:
+    """A change status filter (``approved``, ``unapproved``, ``emergency``, ``violation``)."""
+    from github_app.evidence.population import CHANGE_STATUSES
+
+    text = parse_text("status", value)
+    if text is not None and text not in CHANGE_STATUSES:
+        raise InvalidParameter(f"status: expected one of {', '.join(CHANGE_STATUSES)}")
+    return text

@@ -57,6 +57,7 @@ async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
         "state": decision.state,
         "passing": decision.passing,
         "title": pr.title,
+        "author": pr.author.login,
     }
     policy_sha = evaluation.policy.sha if evaluation.policy else None
     common = {
