@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from github_app.actions.check_run import check_run_body, publish_check_run
+from github_app.actions.check_run import check_run_body, details_url_for, publish_check_run
 from github_app.actions.evidence import new_entry, record
 from github_app.core.catalogue import Catalogue
 from github_app.core.detection import detect
@@ -214,7 +214,8 @@ async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) ->
     previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
     existing = previous.check_run_id if previous and previous.head_sha == pr.head_sha else None
     ignored = ev.policy.ignored if ev.policy else ()
-    body = check_run_body(ev.decision, ev.attribution, pr, ignored)
+    details_url = details_url_for(services.settings.countersign_public_url, pr)
+    body = check_run_body(ev.decision, ev.attribution, pr, ignored, details_url=details_url)
     check_run_id = await publish_check_run(ctx.gh, pr, body, existing)
     await record(ctx, *_state_entries(ctx, ev, previous, occurred_at))
     await asyncio.to_thread(

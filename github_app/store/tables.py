@@ -137,7 +137,6 @@ console_sessions = sa.Table(
     "console_sessions",
     metadata,
     sa.Column("session_sha256", sa.String(64), primary_key=True),
-    sa.Column("csrf_sha256", sa.String(64), nullable=False),
     sa.Column("token_id", sa.BigInteger(), nullable=False),
     sa.Column("created_at", UTCDateTime(), **_now()),
     sa.Column("expires_at", UTCDateTime(), nullable=False),

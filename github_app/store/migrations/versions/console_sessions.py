@@ -2,11 +2,11 @@
 
 ``console_sessions``
     One row per sign-in to the auditor console (``/console/``).  ``session_sha256`` is the
-    SHA-256 of the random cookie value (the cookie itself is never stored), ``csrf_sha256`` the
-    digest of the per-session anti-forgery token the forms carry.  ``token_id`` names the API
-    token that was exchanged for the session (its role is re-checked on every request, so
-    revoking the token ends the session).  ``expires_at`` is fixed at sign-in; ``ended_at`` is
-    set by sign-out.  Expired and ended rows are deleted by later sign-ins.
+    SHA-256 of the random cookie value (the cookie itself is never stored; the forms'
+    anti-forgery token is derived from the cookie value, so it is not stored either).
+    ``token_id`` names the API token that was exchanged for the session (its role is
+    re-checked on every request, so revoking the token ends the session).  ``expires_at`` is
+    fixed at sign-in; ``ended_at`` is set by sign-out.  Expired and ended rows are deleted by later sign-ins.
 
 Revision ID: console_sessions
 Revises: 0001
@@ -28,7 +28,6 @@ def upgrade() -> None:
     op.create_table(
         "console_sessions",
         sa.Column("session_sha256", sa.String(64), primary_key=True),
-        sa.Column("csrf_sha256", sa.String(64), nullable=False),
         sa.Column("token_id", sa.BigInteger(), nullable=False),
         sa.Column(
             "created_at",
