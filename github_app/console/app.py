@@ -135,7 +135,7 @@ async def _run(request: web.Request, handler: Handler) -> web.StreamResponse:
 def _to_login(request: web.Request) -> web.StreamResponse:
     """Unauthenticated: to the sign-in page, remembering where the visitor was going."""
     wanted = request.rel_url.path_qs if request.method == "GET" else f"{CONSOLE_PREFIX}/"
-    response = web.HTTPSeeOther(f"{CONSOLE_PREFIX}/login?{urlencode({'next': wanted})}")
+    response = _redirect(f"{CONSOLE_PREFIX}/login?{urlencode({'next': wanted})}")
     clear_cookie(response, SESSION_COOKIE)
     return response
 
@@ -237,7 +237,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             status=401,
         )
     cookie, session = await asyncio.to_thread(ConsoleSessions(db).start, token)
-    response = web.HTTPSeeOther(next_url)
+    response = _redirect(next_url)
     max_age = int((session.expires_at - datetime.now(UTC)).total_seconds())
     secure = came_over_tls(request, trust_proxy=_trust_proxy(request))
     set_cookie(response, SESSION_COOKIE, cookie, max_age=max_age, secure=secure)
@@ -250,9 +250,14 @@ async def logout(request: web.Request) -> web.StreamResponse:
     """``POST /console/logout``: end the session."""
     secret = request.cookies.get(SESSION_COOKIE, "")
     await asyncio.to_thread(ConsoleSessions(services_of(request).db).end, secret)
-    response = web.HTTPSeeOther(f"{CONSOLE_PREFIX}/login?signed_out=1")
+    response = _redirect(f"{CONSOLE_PREFIX}/login?signed_out=1")
     clear_cookie(response, SESSION_COOKIE)
     return response
+
+
+def _redirect(location: str) -> web.Response:
+    """A 303 to ``location`` (returned, not raised, so the middleware still logs it)."""
+    return web.Response(status=303, headers={"Location": location})
 
 
 def _next_url(value: str | None) -> str:

@@ -275,7 +275,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("github_app.console", "templates"),
         autoescape=True,
-        undefined=jinja2.StrictUndefined,
+        undefined=jinja2.ChainableUndefined,  # entry data varies by kind
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -6,7 +6,8 @@
     anti-forgery token is derived from the cookie value, so it is not stored either).
     ``token_id`` names the API token that was exchanged for the session (its role is
     re-checked on every request, so revoking the token ends the session).  ``expires_at`` is
-    fixed at sign-in; ``ended_at`` is set by sign-out.  Expired and ended rows are deleted by later sign-ins.
+    fixed at sign-in; ``ended_at`` is set by sign-out.  Expired and ended rows are deleted by
+    later sign-ins.
 
 Revision ID: console_sessions
 Revises: 0001
