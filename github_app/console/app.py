@@ -283,9 +283,7 @@ async def changes(request: web.Request) -> web.StreamResponse:
     criteria = pages.ChangeCriteria.from_query(request.query)
     ledger = services_of(request).ledger
     if request.query.get("format") == "csv":
-        chunks = queries.population_csv_chunks(
-            ledger, criteria.filters, status=criteria.status
-        )
+        chunks = queries.population_csv_chunks(ledger, criteria.filters, status=criteria.status)
         return await _download(request, chunks, "countersign-population.csv")
     page = await asyncio.to_thread(
         queries.changes_page,
@@ -470,5 +468,3 @@ def add_console_routes(app: web.Application) -> None:
     router.add_get("/static/console.css", stylesheet, allow_head=False)
     app.router.add_get(CONSOLE_PREFIX, _to_overview, allow_head=False)
     app.add_subapp(CONSOLE_PREFIX, console)
-
-

@@ -98,9 +98,7 @@ class SampleCriteria:
             return None
         if len(seed) > 128:
             raise InvalidParameter("seed: at most 128 characters")
-        n = parse_int(
-            "n", query.get("n"), default=DEFAULT_SAMPLE_SIZE, low=1, high=MAX_SAMPLE_SIZE
-        )
+        n = parse_int("n", query.get("n"), default=DEFAULT_SAMPLE_SIZE, low=1, high=MAX_SAMPLE_SIZE)
         raw = {name: query.get(name, "") for name in ("since", "until", "repo", "agent")}
         filters = parse_filters({k: v for k, v in raw.items() if v})
         return cls(n, seed, filters, raw | {"n": str(n), "seed": seed})

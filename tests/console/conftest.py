@@ -24,7 +24,7 @@ from tests.support.databases import database, database_url  # noqa: F401
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def build_console_app(services: ApiServices) -> web.Application:
+def build_console_app(services: ApiServices) -> web.Application:  # noqa: F811
     """The API and the console, mounted as the App mounts them."""
     app = web.Application()
     with warnings.catch_warnings():

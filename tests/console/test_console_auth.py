@@ -158,9 +158,7 @@ async def test_after_sign_in_the_visitor_lands_where_they_were_going(console, to
     assert again.headers["Location"] == "/console/"
 
 
-async def test_every_console_response_carries_the_security_headers(
-    console, seeded, tokens
-) -> None:
+async def test_every_console_response_carries_the_security_headers(console, seeded, tokens) -> None:
     await sign_in(console, tokens.admin)
     for path in [*PAGES, "/console/login", "/console/no-such-page", "/console/access-log"]:
         response = await console.get(path)
