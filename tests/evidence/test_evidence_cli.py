@@ -107,6 +107,7 @@ def test_csv_export_file(seeded_cli: Cli, tmp_path) -> None:
 def test_verify_passes_then_names_the_first_tampered_entry(seeded_cli: Cli) -> None:
     ok = seeded_cli.run(evidence, "verify")
     assert f"OK: {TOTAL} entries" in ok.stdout
+    assert "1 recent entry is chained but not yet covered by a signed checkpoint" in ok.stdout
     drop_append_only_guards(seeded_cli.db)
     with seeded_cli.db.transaction() as conn:
         conn.execute(sa.text("UPDATE ledger_entries SET actor = 'nobody' WHERE seq = 7"))
