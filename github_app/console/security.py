@@ -5,7 +5,10 @@
   proxy in front says so with ``X-Forwarded-Proto: https``.
 * Every POST must carry the anti-forgery token in a hidden ``csrf`` field (the session's, or on
   the sign-in form the value of a short-lived ``countersign_login_csrf`` cookie: a double
-  submit), and a present ``Origin`` must be this site's own.
+  submit), and the request must come from this site: a present ``Origin`` must be this site's
+  own, and ``Sec-Fetch-Site``, when the browser sends it, must say ``same-origin``.  (Because
+  the pages send no referrer, Chromium sends ``Origin: null`` on their own form posts; that is
+  accepted only together with ``Sec-Fetch-Site: same-origin``.)
 * Every response forbids loading anything from another host (CSP ``default-src 'self'``),
   framing (``frame-ancestors 'none'``) and leaking the URL (``Referrer-Policy: no-referrer``),
   and is not cached.
@@ -70,10 +73,15 @@ def clear_cookie(response: web.StreamResponse, name: str) -> None:
 
 
 def origin_allowed(request: web.Request, public_url: str | None, *, trust_proxy: bool) -> bool:
-    """A present ``Origin`` must be this site (as reached, or its public URL); ``null`` never."""
+    """The POST comes from this site (see the module docstring); the token is checked apart."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site != "same-origin":
+        return False
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser's cross-site form post: the anti-forgery token decides
+    if origin == "null":
+        return fetch_site == "same-origin"
     allowed = {f"{request.scheme}://{request.host}"}
     if public_url:
         parts = urlsplit(public_url)

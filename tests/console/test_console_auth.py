@@ -129,7 +129,15 @@ async def test_posts_need_the_sessions_token_and_sign_out_ends_the_session(
         "/console/logout", data={"csrf": csrf}, headers={"Origin": "null"}
     )
     assert cross_site.status == 403
-    out = await console.post("/console/logout", data={"csrf": csrf}, allow_redirects=False)
+    other_site = await console.post(
+        "/console/logout", data={"csrf": csrf}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert other_site.status == 403
+    # What Chromium sends for our own no-referrer page: Origin null, but same-origin fetch.
+    own_page = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    out = await console.post(
+        "/console/logout", data={"csrf": csrf}, headers=own_page, allow_redirects=False
+    )
     assert (out.status, out.headers["Location"]) == (303, "/console/login?signed_out=1")
     assert (await console.get("/console/", allow_redirects=False)).status == 303
 
