@@ -140,7 +140,6 @@ class ChangeRow:
             "merge_sha": self.merge_sha,
             "merged_by": self.merged_by,
             "occurred_at": self.occurred_at,
-            "merged_at": self.occurred_at,
             "status": self.status,
             "title": self.title,
             "author": self.author,

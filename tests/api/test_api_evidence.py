@@ -74,7 +74,6 @@ async def test_population_rows_and_statuses(api, seeded, tokens: Tokens) -> None
         "merge_sha": "amerge",
         "merged_by": "bob",
         "occurred_at": None,
-        "merged_at": approved["occurred_at"],
         "status": "approved",
         "title": "change",
         "author": "claude[bot]",
