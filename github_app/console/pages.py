@@ -33,7 +33,12 @@ from github_app.evidence.params import (
     parse_status,
     parse_text,
 )
-from github_app.evidence.population import CHANGE_STATUSES
+from github_app.evidence.population import (
+    CHANGE_KINDS,
+    CHANGE_STATUSES,
+    change_row,
+    collect_flags,
+)
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE
 from github_app.evidence.weekly import weekly_stats
 from github_app.ledger.checkpoints import public_key_from_hex, public_key_to_pem
@@ -212,19 +217,24 @@ def ledger_status(services: Any) -> dict[str, Any]:
 
 def pull_request_data(services: Any, repo: str, number: int) -> dict[str, Any] | None:
     """The latest decision (what the check run says), the merge, and the PR's history."""
-    history = [
-        queries.served_record(entry) for entry in services.ledger.entries(repo=repo, pr=number)
-    ]
-    if not history:
+    entries = list(services.ledger.entries(repo=repo, pr=number))
+    if not entries:
         return None
+    history = [queries.served_record(entry) for entry in entries]
     decisions = [item for item in history if item["kind"] == "decision"]
     merges = [item for item in history if item["kind"] in ("merge", "backfill")]
+    # The PR's row in the population, judged from its own entries (the flags are per PR).
+    flags = collect_flags(entries)
+    changes = [
+        change_row(entry, flags).as_dict() for entry in entries if entry.kind in CHANGE_KINDS
+    ]
     sessions = sorted({item["session_id"] for item in history if item["session_id"]})
     return {
         "repo": repo,
         "number": number,
         "decision": decisions[-1] if decisions else None,
         "merge": merges[-1] if merges else None,
+        "change": changes[-1] if changes else None,
         "history": history,
         "sessions": sessions,
     }

@@ -111,6 +111,9 @@ async def test_pull_request_page_says_what_the_check_run_says(console, seeded, t
     text = text_of(await page(console, "/console/pulls/acme/app/1"))
     assert "What the check run says approved" in text  # the latest decision (entry 16)
     assert "Approved SHA ahead" in text and "Merge SHA amerge" in text
+    assert "In the population approved" in text
+    blocked = text_of(await page(console, "/console/pulls/acme/app/2"))
+    assert "In the population unapproved — merged without a passing decision" in blocked
     assert "History of this pull request" in text and "merge" in text
     assert (await console.get("/console/pulls/acme/app/999")).status == 404
     assert (await console.get("/console/pulls/ac%20me/app/1")).status == 400
