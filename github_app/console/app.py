@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from github_app.api import queries
+from github_app.app_keys import SERVICES
 from github_app.console import pages
 from github_app.console.security import (
     LOGIN_CSRF_COOKIE,
@@ -39,7 +40,6 @@ from github_app.console.security import (
 from github_app.console.sessions import ConsoleSession, ConsoleSessions, same_token
 from github_app.evidence.params import InvalidParameter
 from github_app.logs import get_logger
-from github_app.server.keys import SERVICES
 from github_app.store.tables import access_log
 from github_app.tokens import Role, TokenStore
 

@@ -22,7 +22,7 @@ from aiohttp import web
 from github_app.api import queries
 from github_app.console.chart import build_chart
 from github_app.console.sessions import ConsoleSession
-from github_app.evidence.exceptions import DEFAULT_POST_REVIEW_HOURS
+from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.params import (
     Filters,
     InvalidParameter,
@@ -42,9 +42,9 @@ from github_app.evidence.population import (
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE
 from github_app.evidence.weekly import weekly_stats
 from github_app.ledger.checkpoints import public_key_from_hex, public_key_to_pem
-from github_app.ledger.ledger import LedgerError
 from github_app.ledger.proof import verify_proof_offline
 from github_app.store.access_log import read_access_log
+from github_app.store.ledger import LedgerError
 
 SESSION_KEY = web.RequestKey("countersign_console_session", ConsoleSession)
 PAGE_SIZE = 50

@@ -15,20 +15,19 @@ line is ``{"checkpoint": {...}}``: the latest signed checkpoint (``size``, ``roo
 is ``checkpoint`` (never a ledger kind), ``seq`` empty, and ``data`` holds the checkpoint object
 as JSON (``null`` when there is none).  For byte-exact hash recomputation prefer JSONL.
 Every cell is spreadsheet-safe (:mod:`github_app.evidence.csvsafe`): one that could run as a
-formula is prefixed with an apostrophe, which :func:`record_from_csv` removes again.
+formula is prefixed with an apostrophe (:func:`github_app.evidence.csvsafe.restore` removes it).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
 
-from github_app.evidence.csvsafe import neutralise, restore
+from github_app.evidence.csvsafe import neutralise
 from github_app.ledger.entry import LedgerEntry, canonical_json
 
 CSV_COLUMNS = (
@@ -112,15 +111,3 @@ def csv_checkpoint_row(checkpoint: BaseModel | None) -> str:
     row["kind"] = CHECKPOINT_MARKER
     row["data"] = canonical_json(checkpoint_record(checkpoint))
     return csv_text([[row[column] for column in CSV_COLUMNS]])
-
-
-def record_from_csv(row: dict[str, str]) -> dict[str, Any]:
-    """Turn a CSV row (as ``csv.DictReader`` reads it) back into an entry record."""
-    cells = {col: restore(row.get(col) or "") for col in CSV_COLUMNS}
-    record: dict[str, Any] = {col: (cells[col] or None) for col in CSV_COLUMNS}
-    for column in ("seq", "repo_id", "pr"):
-        if record[column] is not None:
-            record[column] = int(record[column])
-    record["session_derived"] = cells["session_derived"] == "true"
-    record["data"] = json.loads(cells["data"]) if cells["data"] else {}
-    return record

@@ -228,11 +228,6 @@ def change_row(entry: LedgerEntry, flags: ChangeFlags) -> ChangeRow:
     )
 
 
-def change_rows(entries: Iterable[LedgerEntry], flags: ChangeFlags) -> list[ChangeRow]:
-    """Rows for every change entry among ``entries``, in ledger order."""
-    return [change_row(entry, flags) for entry in entries if entry.kind in CHANGE_KINDS]
-
-
 def population_csv(rows: Iterable[ChangeRow], *, header: bool = True) -> str:
     """Population CSV text: the header (unless ``header`` is false), then one row per change."""
     lines: list[Iterable[str]] = [POPULATION_CSV_COLUMNS] if header else []

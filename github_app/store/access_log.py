@@ -1,6 +1,6 @@
 """Reading the API's access log (who called what, when, with which token and what status).
 
-The log is written by the API middleware (:mod:`github_app.api.auth`) and is append-only; this
+The log is written by the API middleware (:mod:`github_app.api.access`) and is append-only; this
 module only reads it, newest first, for ``countersign evidence access-log`` and the console's
 admin page.  Rows come back as JSON-ready dicts.
 """

@@ -15,8 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from github_app.api.routes import add_api_routes
+from github_app.app_keys import SERVICES
 from github_app.console import add_console_routes
-from github_app.server.keys import SERVICES
 from tests.api.conftest import now, seeded, services, tokens  # noqa: F401
 from tests.api.scenario import ApiServices
 from tests.support.databases import database, database_url  # noqa: F401

@@ -24,9 +24,10 @@ import pytest
 
 from github_app.config import Settings
 from github_app.evidence.population import POPULATION_CSV_COLUMNS
-from github_app.ledger import Ledger, load_or_create_signing_key
+from github_app.ledger import load_or_create_signing_key
 from github_app.server.app import create_app
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 from github_app.tokens import TokenStore
 from tests.api.scenario import TOTAL, seed
 

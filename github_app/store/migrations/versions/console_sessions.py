@@ -10,7 +10,7 @@
     later sign-ins.
 
 Revision ID: console_sessions
-Revises: 0001
+Revises: delivery_keys
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "console_sessions"
-down_revision = "0001"
+down_revision = "delivery_keys"
 branch_labels = None
 depends_on = None
 
