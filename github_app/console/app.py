@@ -236,6 +236,14 @@ async def login(request: web.Request) -> web.StreamResponse:
             error="That token is not valid (unknown or revoked).",
             status=401,
         )
+    if not token.grants("auditor"):  # an agent's token reports events; it reads no evidence
+        return pages.login_page(
+            request,
+            expected,
+            next_url=next_url,
+            error="The console is for auditor and admin tokens.",
+            status=403,
+        )
     cookie, session = await asyncio.to_thread(ConsoleSessions(db).start, token)
     response = _redirect(next_url)
     max_age = int((session.expires_at - datetime.now(UTC)).total_seconds())

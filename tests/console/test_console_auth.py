@@ -99,6 +99,14 @@ async def test_a_bad_token_is_refused_with_a_message(console, tokens, which) -> 
     assert not any("countersign_console=" in v for v in response.headers.getall("Set-Cookie", []))
 
 
+async def test_an_agent_token_cannot_sign_in(console, services) -> None:
+    _, secret = TokenStore(services.db).create("agent-1", "agent", login="claude-bot")
+    response = await sign_in(console, {"Authorization": f"Bearer {secret}"})
+    assert response.status == 403
+    assert "for auditor and admin tokens" in await response.text()
+    assert (await console.get("/console/", allow_redirects=False)).status == 303
+
+
 async def test_sign_in_without_the_forms_token_or_from_another_site_is_refused(
     console, tokens
 ) -> None:

@@ -10,7 +10,7 @@
     later sign-ins.
 
 Revision ID: console_sessions
-Revises: delivery_keys
+Revises: agent_tokens
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "console_sessions"
-down_revision = "delivery_keys"
+down_revision = "agent_tokens"
 branch_labels = None
 depends_on = None
 
