@@ -289,6 +289,7 @@ def _write_population_csv(chunks: Iterator[str], output: str) -> None:
 
 @evidence.command("sample")
 @click.option(
+    "-n",
     "--n",
     "n",
     type=click.IntRange(1, MAX_SAMPLE_SIZE),

@@ -92,17 +92,28 @@ async def _containment(services: AppServices, pr: PullRequest, attribution: Attr
 
 
 async def evaluate_pull_request(
-    ctx: HandlerContext, pr: PullRequest, *, policy_ref: str | None = None
+    ctx: HandlerContext,
+    pr: PullRequest,
+    *,
+    policy_ref: str | None = None,
+    draft_policy: EffectivePolicy | None = None,
 ) -> Evaluation:
     """Gather what the decision needs from GitHub and the store, then decide (pure).
 
     The policy is read at ``policy_ref`` (default: the base branch); a merged PR passes its
-    base commit, so a PR that edits the policy is not judged by its own edit.
+    base commit, so a PR that edits the policy is not judged by its own edit.  A
+    ``draft_policy`` (``countersign policy simulate --policy``) replaces the one in force.
     """
     services = ctx.services
+
+    async def policy_in_force() -> tuple[EffectivePolicy | None, str | None]:
+        if draft_policy is not None:
+            return draft_policy, None
+        ref = policy_ref or pr.base_ref
+        return await load_policy(ctx.gh, pr.repo_full_name, ref, services.default_policy)
+
     facts, (policy, policy_error) = await asyncio.gather(
-        pull_request_facts(ctx.gh, pr),
-        load_policy(ctx.gh, pr.repo_full_name, policy_ref or pr.base_ref, services.default_policy),
+        pull_request_facts(ctx.gh, pr), policy_in_force()
     )
     rules = policy.policy if policy else services.default_policy
     try:
