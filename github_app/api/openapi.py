@@ -164,7 +164,7 @@ CHANGE_SCHEMA = {
     "properties": {
         "seq": {"type": "integer"},
         "entry_id": {"type": "string"},
-        "kind": {"type": "string", "enum": ["merge", "direct_push"]},
+        "kind": {"type": "string", "enum": ["merge", "direct_push", "backfill"]},
         "repo": _nullable("string"),
         "pr": _nullable("integer"),
         "agent": _nullable("string"),
@@ -177,6 +177,10 @@ CHANGE_SCHEMA = {
         "merged_by": _nullable("string", description="Who merged, or who pushed."),
         "occurred_at": TIMESTAMP,
         "status": {"type": "string", "enum": list(CHANGE_STATUSES)},
+        "backfilled": {
+            "type": "boolean",
+            "description": "Imported from GitHub's history by `countersign audit --record`.",
+        },
     },
 }
 

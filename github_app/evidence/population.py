@@ -12,6 +12,11 @@ reached a protected branch without a PR).  Its status:
 * ``unapproved`` – the merge was not passing (``data.passing`` false, or an
   ``unapproved_merge`` entry for the same repo and PR);
 * ``approved`` – everything else: merged with a passing decision.
+
+A ``backfill`` entry (history imported after installation, by ``countersign audit --record``)
+is a change too: ``data.change`` says whether it was a merge or a direct push and
+``data.status`` holds the status it was judged to have as of its merge; its row is marked
+``backfilled``.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any, Literal
 
 from github_app.ledger.entry import LedgerEntry, rfc3339
 
-CHANGE_KINDS = ("merge", "direct_push")
+CHANGE_KINDS = ("merge", "direct_push", "backfill")
 FLAG_KINDS = ("unapproved_merge", "emergency_change")
 ChangeStatus = Literal["approved", "unapproved", "emergency", "violation"]
 CHANGE_STATUSES: tuple[ChangeStatus, ...] = ("approved", "unapproved", "emergency", "violation")
@@ -72,6 +77,7 @@ class ChangeRow:
     merged_by: str | None
     occurred_at: str
     status: ChangeStatus
+    backfilled: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready row."""
@@ -91,11 +97,15 @@ class ChangeRow:
             "merged_by": self.merged_by,
             "occurred_at": self.occurred_at,
             "status": self.status,
+            "backfilled": self.backfilled,
         }
 
 
 def change_status(entry: LedgerEntry, flags: ChangeFlags) -> ChangeStatus:
-    """The status of one ``merge`` or ``direct_push`` entry (see the module docstring)."""
+    """The status of one ``merge``, ``direct_push`` or ``backfill`` entry (module docstring)."""
+    if entry.kind == "backfill":
+        recorded = entry.data.get("status")
+        return recorded if recorded in CHANGE_STATUSES else "unapproved"  # type: ignore[return-value]
     if entry.kind == "direct_push":
         return "unapproved" if entry.data.get("violation") is False else "violation"
     key = (entry.repo, entry.pr)
@@ -125,6 +135,7 @@ def change_row(entry: LedgerEntry, flags: ChangeFlags) -> ChangeRow:
         merged_by=_text(data.get("merged_by") or data.get("pusher") or entry.actor),
         occurred_at=rfc3339(entry.occurred_at),
         status=change_status(entry, flags),
+        backfilled=entry.kind == "backfill",
     )
 
 
