@@ -45,6 +45,7 @@ def serve() -> None:
 def register_commands() -> None:
     """Attach the command families (imported here to keep ``--help`` fast and cycles away)."""
     from github_app.cli import (
+        audit_commands,
         drill_commands,
         evidence_commands,
         policy_commands,
@@ -56,7 +57,7 @@ def register_commands() -> None:
     main.add_command(ruleset_commands.rulesets)
     main.add_command(token_commands.token)
     main.add_command(drill_commands.drill)
-    for command in evidence_commands.COMMANDS:
+    for command in (*evidence_commands.COMMANDS, *audit_commands.COMMANDS):
         main.add_command(command)
 
 

@@ -286,10 +286,10 @@ def backfill_entry(change: BackfillChange) -> NewEntry:
 
 
 def summary_counts(changes: Iterable[BackfillChange]) -> dict[str, int]:
-    """How many changes of each status (``not_recorded`` for human PRs)."""
+    """How many changes of each status (``not_agent`` for PRs the population does not hold)."""
     counts: dict[str, int] = {}
     for change in changes:
-        key = change.status or "not_recorded"
+        key = change.status or "not_agent"
         counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items()))
 

@@ -58,7 +58,7 @@ async def _head(gh: GitHubAPI, repo: WitnessRepo) -> tuple[str, str]:
 async def witnessed_files(gh: GitHubAPI, repo: WitnessRepo) -> dict[str, str]:
     """Every ``checkpoints/*.json`` file on the branch: path -> text."""
     _, tree_sha = await _head(gh, repo)
-    tree = await gh.getitem(f"{repo.base}/git/trees/{tree_sha}", {"recursive": "1"})
+    tree = await gh.getitem(f"{repo.base}/git/trees/{tree_sha}?recursive=1")
     files: dict[str, str] = {}
     for item in tree.get("tree", []):
         path = item.get("path", "")
@@ -72,7 +72,7 @@ async def witnessed_files(gh: GitHubAPI, repo: WitnessRepo) -> dict[str, str]:
 async def witnessed_paths(gh: GitHubAPI, repo: WitnessRepo) -> set[str]:
     """The checkpoint files already on the branch (names only: one request)."""
     _, tree_sha = await _head(gh, repo)
-    tree = await gh.getitem(f"{repo.base}/git/trees/{tree_sha}", {"recursive": "1"})
+    tree = await gh.getitem(f"{repo.base}/git/trees/{tree_sha}?recursive=1")
     return {
         item["path"]
         for item in tree.get("tree", [])

@@ -21,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
@@ -59,12 +60,17 @@ Progress = Callable[[str], None]
 Sleep = Callable[[float], Awaitable[None]]
 
 
+async def pause(seconds: float) -> None:
+    """Wait for the rate-limit reset (a module function so tests can replace it)."""
+    await asyncio.sleep(seconds)
+
+
 @dataclass
 class Budget:
     """Waits for the rate-limit reset when the remaining budget falls below ``reserve``."""
 
     reserve: int = DEFAULT_RESERVE
-    sleep: Sleep = asyncio.sleep
+    sleep: Sleep | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     progress: Progress = lambda _line: None
     pauses: int = 0
@@ -80,7 +86,7 @@ class Budget:
             f"rate limit: {limit.remaining} requests left, waiting {wait:.0f}s until "
             f"{limit.reset_datetime:%H:%M:%S} UTC"
         )
-        await self.sleep(wait)
+        await (self.sleep or pause)(wait)
         limit.remaining = limit.limit  # GitHub's next answer says the real number
 
 
@@ -104,9 +110,58 @@ class AuditReport:
     pauses: int = 0
 
 
-def cursor_name(repo: str, since: datetime, until: datetime) -> str:
-    """The ``sync_cursors`` row of one repository's backfill over one period."""
-    return f"backfill:{repo}:{since.isoformat()}:{until.isoformat()}"
+def cursor_name(repo: str, since: datetime, until: datetime | None) -> str:
+    """The ``sync_cursors`` row of one repository's backfill over one period.
+
+    ``until`` is None for an open period (up to now), so that re-running ``--since 90d`` the
+    same day finds the cursor again: ``90d`` starts at midnight UTC.
+    """
+    end = until.isoformat() if until is not None else "now"
+    return f"backfill:{repo}:{since.isoformat()}:{end}"
+
+
+@dataclass(frozen=True)
+class ListingCursor:
+    """Where the listing of one repository's pull requests stands.
+
+    ``next_page`` is the page to read next (None once the period was listed to its end);
+    ``started_at`` is when that listing began.  A complete listing is brought up to date by
+    reading from page 1 only PRs updated since ``started_at``; an interrupted one goes on at
+    ``next_page``.
+    """
+
+    next_page: int | None
+    started_at: datetime
+    complete: bool = False
+    run_started: datetime | None = None  # this run's start, for an update of a complete one
+
+    @classmethod
+    def fresh(cls, now: datetime) -> ListingCursor:
+        """A listing that has not started."""
+        return cls(1, now)
+
+    @classmethod
+    def parse(cls, text: str, now: datetime) -> ListingCursor:
+        """A stored cursor; a complete one restarts at page 1 for what changed since."""
+        value = json.loads(text)
+        started = parse_rfc3339(value["started_at"])
+        if value.get("next_page") is None:
+            return cls(1, started, complete=True, run_started=now)
+        return cls(int(value["next_page"]), started)
+
+    def stop_before(self, since: datetime) -> datetime:
+        """PRs last updated before this are done (or outside the period)."""
+        return max(since, self.started_at) if self.complete else since
+
+    def advanced(self, next_page: int | None) -> ListingCursor:
+        """The cursor after a page; a finished update of a complete listing restarts its clock."""
+        if self.complete and next_page is None and self.run_started is not None:
+            return ListingCursor(None, self.run_started)
+        return replace(self, next_page=next_page)
+
+    def dump(self) -> str:
+        """The stored form."""
+        return json.dumps({"next_page": self.next_page, "started_at": self.started_at.isoformat()})
 
 
 class RepositoryAudit:
@@ -121,13 +176,16 @@ class RepositoryAudit:
         since: datetime,
         until: datetime,
         recorded_ids: set[str],
+        open_ended: bool = False,
     ) -> None:
         """Audit ``repo`` (the REST repository object) through ``gh``."""
         self.gh, self.repo, self.sources, self.budget = gh, repo, sources, budget
         self.since, self.until = since, until
+        self.cursor_key = cursor_name(repo["full_name"], since, None if open_ended else until)
         self.recorded_ids = recorded_ids
         self.name: str = repo["full_name"]
         self.changes: list[BackfillChange] = []
+        self.skipped = 0  # changes found already recorded
 
     async def run(self, record: bool) -> list[BackfillChange]:
         """Judge every merged PR and direct push of the period (recording as it goes)."""
@@ -138,31 +196,32 @@ class RepositoryAudit:
     # -- pull requests ----------------------------------------------------------------------
 
     async def _pull_requests(self, record: bool) -> None:
-        page = self._resume_page() if record else 1
+        cursor = self._read_cursor() if record else ListingCursor.fresh(self.budget.clock())
+        page: int | None = cursor.next_page
         while page is not None:
             await self.budget.spend(self.gh)
-            items = await self.gh.getitem(
-                f"/repos/{self.name}/pulls",
+            query = urlencode(
                 {
                     "state": "closed",
                     "sort": "updated",
                     "direction": "desc",
                     "per_page": PER_PAGE,
                     "page": page,
-                },
+                }
             )
+            items = await self.gh.getitem(f"/repos/{self.name}/pulls?{query}")
             for item in items:
                 await self._pull_request(item, record)
             self.budget.progress(f"{self.name}: page {page} read ({len(self.changes)} changes)")
-            page = None if self._last_page(items) else page + 1
+            page = None if self._last_page(items, cursor.stop_before(self.since)) else page + 1
             if record:
-                self._save_cursor(page)
+                self._write_cursor(cursor.advanced(page))
 
-    def _last_page(self, items: list[dict[str, Any]]) -> bool:
+    def _last_page(self, items: list[dict[str, Any]], stop_before: datetime) -> bool:
+        """True when no later page can hold a PR updated at or after ``stop_before``."""
         if len(items) < PER_PAGE:
             return True
-        oldest = parse_rfc3339(items[-1]["updated_at"])
-        return oldest < self.since
+        return parse_rfc3339(items[-1]["updated_at"]) < stop_before
 
     async def _pull_request(self, item: dict[str, Any], record: bool) -> None:
         merged_at = item.get("merged_at")
@@ -170,6 +229,7 @@ class RepositoryAudit:
             return
         change_id = pr_change_id(self.repo["id"], item["number"])
         if change_id in self.recorded_ids:
+            self.skipped += 1
             return
         change = await self._judge(item, parse_rfc3339(merged_at))
         await self._keep(change, record)
@@ -194,9 +254,11 @@ class RepositoryAudit:
 
     async def _pushes(self, record: bool) -> None:
         branch = self.repo.get("default_branch") or "main"
-        query = {"ref": f"refs/heads/{branch}", "activity_type": "push", "per_page": PER_PAGE}
+        query = urlencode(
+            {"ref": f"refs/heads/{branch}", "activity_type": "push", "per_page": PER_PAGE}
+        )
         await self.budget.spend(self.gh)
-        async for activity in self.gh.getiter(f"/repos/{self.name}/activity", query):
+        async for activity in self.gh.getiter(f"/repos/{self.name}/activity?{query}"):
             pushed_at = parse_rfc3339(activity["timestamp"])
             if pushed_at < self.since:
                 break
@@ -212,7 +274,10 @@ class RepositoryAudit:
     ) -> BackfillChange | None:
         after = activity["after"]
         change_id = f"push:{self.repo['id']}:{after}"
-        if change_id in self.recorded_ids or await self._through_pull_request(after, branch):
+        if change_id in self.recorded_ids:
+            self.skipped += 1
+            return None
+        if await self._through_pull_request(after, branch):
             return None
         await self.budget.spend(self.gh)
         commit = parse.api_commit(await self.gh.getitem(f"/repos/{self.name}/commits/{after}"))
@@ -250,22 +315,20 @@ class RepositoryAudit:
             await asyncio.to_thread(ledger.append, backfill_entry(change))
             self.recorded_ids.add(change.change_id)
 
-    def _resume_page(self) -> int | None:
+    def _read_cursor(self) -> ListingCursor:
         db = self.sources.db
         assert db is not None
-        saved = cursors.read(db, cursor_name(self.name, self.since, self.until))
-        if saved is None:
-            return 1
-        page = json.loads(saved).get("next_page")
-        if page is not None:
-            self.budget.progress(f"{self.name}: resuming at page {page}")
-        return page
+        saved = cursors.read(db, self.cursor_key)
+        now = self.budget.clock()
+        cursor = ListingCursor.fresh(now) if saved is None else ListingCursor.parse(saved, now)
+        if saved is not None and not cursor.complete:
+            self.budget.progress(f"{self.name}: resuming at page {cursor.next_page}")
+        return cursor
 
-    def _save_cursor(self, page: int | None) -> None:
+    def _write_cursor(self, cursor: ListingCursor) -> None:
         db = self.sources.db
         assert db is not None
-        name = cursor_name(self.name, self.since, self.until)
-        cursors.write(db, name, json.dumps({"next_page": page}))
+        cursors.write(db, self.cursor_key, cursor.dump())
 
 
 def recorded_change_ids(ledger: Ledger) -> set[str]:
@@ -307,6 +370,7 @@ async def run_audit(
     repos: list[str],
     record: bool,
     budget: Budget,
+    open_ended: bool = False,
 ) -> AuditReport:
     """Backfill ``repos`` (all the App can see when empty) over ``[since, until)``."""
     report = AuditReport()
@@ -317,14 +381,12 @@ async def run_audit(
         gh = await _installation_api(github, name)
         await budget.spend(gh)
         repo = await gh.getitem(f"/repos/{name}")
-        audit = RepositoryAudit(gh, repo, sources, budget, since, until, recorded)
+        audit = RepositoryAudit(gh, repo, sources, budget, since, until, recorded, open_ended)
         report.changes += await audit.run(record)
+        report.already_recorded += audit.skipped
     if record and ledger is not None:
         report.recorded = len(recorded) - before
         report.changes = _with_earlier_records(report.changes, ledger, since, until, repos)
-        report.already_recorded = len(report.changes) - len(
-            [c for c in report.changes if c.change_id in recorded]
-        )
     report.pauses = budget.pauses
     report.changes.sort(key=lambda change: (change.merged_at, change.change_id))
     return report
