@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     countersign_checkpoint_minutes: float = Field(default=60.0, gt=0)
     countersign_sweep_minutes: float = Field(default=15.0, gt=0)
     countersign_public_url: str | None = None
+    # Witnessed checkpoints: OWNER/REPO, or a repository name looked up in the App's one
+    # organisation installation; empty turns witnessing off.
+    countersign_witness_repo: str = "countersign-ledger"
+    countersign_witness_branch: str = "main"
 
     @field_validator("log_level", mode="before")
     @classmethod

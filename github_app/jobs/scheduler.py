@@ -24,6 +24,7 @@ from github_app.jobs.containment import POLL_SECONDS as CONTAINMENT_POLL_SECONDS
 from github_app.jobs.denials import pull_denials_safely
 from github_app.jobs.installations import for_each_repository
 from github_app.jobs.sweep import sweep_repository
+from github_app.jobs.witness import witness_checkpoints
 from github_app.logs import get_logger
 
 if TYPE_CHECKING:
@@ -45,8 +46,9 @@ class PeriodicJob:
 
 def default_jobs(services: Services) -> list[PeriodicJob]:
     """Containment watch (5 s), rule-suite import (hourly), sweep (COUNTERSIGN_SWEEP_MINUTES),
-    and a ledger checkpoint every COUNTERSIGN_CHECKPOINT_MINUTES, so the last entries of a
-    quiet period are signed too (appends only checkpoint when one is due)."""
+    a ledger checkpoint every COUNTERSIGN_CHECKPOINT_MINUTES, so the last entries of a
+    quiet period are signed too (appends only checkpoint when one is due), and the witness job
+    (publishes new checkpoints to COUNTERSIGN_WITNESS_REPO) as often."""
 
     async def checkpoint() -> object:
         return await asyncio.to_thread(services.ledger.maybe_checkpoint)
@@ -63,6 +65,11 @@ def default_jobs(services: Services) -> list[PeriodicJob]:
         PeriodicJob("sweep", services.settings.countersign_sweep_minutes * 60, sweep),
         PeriodicJob(
             "checkpoint", services.settings.countersign_checkpoint_minutes * 60, checkpoint
+        ),
+        PeriodicJob(
+            "witness",
+            services.settings.countersign_checkpoint_minutes * 60,
+            lambda: witness_checkpoints(services),
         ),
     ]
 
