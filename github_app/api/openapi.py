@@ -348,6 +348,83 @@ EXPORT_DESCRIPTION = (
 )
 
 
+ENVELOPE_SCHEMA = {
+    "type": "object",
+    "description": "A DSSE envelope whose payload (base64) is an in-toto Statement v1 with a "
+    "SLSA verification summary predicate about the merge commit.",
+    "required": ["payload", "payloadType", "signatures"],
+    "properties": {
+        "payload": {"type": "string"},
+        "payloadType": {"type": "string", "enum": ["application/vnd.in-toto+json"]},
+        "signatures": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["sig"],
+                "properties": {"keyid": {"type": "string"}, "sig": {"type": "string"}},
+            },
+        },
+    },
+}
+PACK_DESCRIPTION = (
+    "A zip of the period's population (CSV and JSON), sample with its seed, exceptions, ledger "
+    "entries with the signed checkpoints that verify them, the public key, the policies in "
+    "force, per-change attestations, a summary (HTML) and a README; `manifest.json` lists the "
+    "SHA-256 of every file and `manifest.sig` signs it (DSSE, the ledger key). Verify offline "
+    "with `countersign evidence verify --pack FILE --public-key KEY.pem`."
+)
+
+
+def _auditor_paths() -> dict[str, Any]:
+    sha = {
+        "name": "sha",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{40}$"},
+    }
+    attestation = _operation(
+        "The signed attestation (in-toto, DSSE) of the change merged as this commit",
+        "getAttestation",
+        _json(_ref("Envelope"), "The DSSE envelope."),
+        parameters=[sha],
+        not_found="No merged change in the ledger has this merge commit.",
+    )
+    attestation["responses"]["503"] = _error("No signing key is configured.")
+    required_time = {"required": True}
+    pack = _operation(
+        "The audit pack of a period (zip, verifiable offline)",
+        "getPack",
+        {
+            "description": PACK_DESCRIPTION,
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        parameters=[
+            {**_query("since", "Start of the period (inclusive).", TIMESTAMP), **required_time},
+            {**_query("until", "End of the period (exclusive).", TIMESTAMP), **required_time},
+            _query(
+                "n",
+                "Sample size.",
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_SAMPLE_SIZE,
+                    "default": DEFAULT_SAMPLE_SIZE,
+                },
+            ),
+            _query(
+                "seed",
+                "Sample seed (chosen at random when omitted; recorded in the pack).",
+                {"type": "string", "minLength": 1, "maxLength": 128, "pattern": PRINTABLE},
+            ),
+        ],
+    )
+    pack["responses"]["409"] = _error("The period cannot be signed or checkpointed yet.")
+    return {
+        f"{API_PREFIX}/attestations/{{sha}}": {"get": attestation},
+        f"{API_PREFIX}/pack": {"get": pack},
+    }
+
+
 def _paths() -> dict[str, Any]:
     session_id = {
         "name": "session_id",
@@ -544,6 +621,7 @@ def _components() -> dict[str, Any]:
             "FreezeRequest": FREEZE_REQUEST,
             "RevokeRequest": REVOKE_REQUEST,
             "ContainmentResult": CONTAINMENT_RESULT,
+            "Envelope": ENVELOPE_SCHEMA,
         },
     }
 
@@ -566,6 +644,7 @@ def openapi_document() -> dict[str, Any]:
         "tags": [{"name": "auditor"}, {"name": "admin"}, {"name": "meta"}],
         "paths": {
             **_paths(),
+            **_auditor_paths(),
             f"{API_PREFIX}/openapi.json": {
                 "get": {
                     "summary": "This document",

@@ -21,6 +21,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from github_app.api import containment, queries
+from github_app.api.auditor_routes import add_auditor_routes
 from github_app.api.auth import (
     ApiError,
     api_middleware,
@@ -321,4 +322,5 @@ def add_api_routes(app: web.Application) -> None:
     api.router.add_get("/ledger/verify", verify_ledger, allow_head=False)
     api.router.add_post("/freeze", post_freeze)
     api.router.add_delete("/freeze", delete_freeze)
+    add_auditor_routes(api)
     app.add_subapp(API_PREFIX, api)
