@@ -75,6 +75,7 @@ async def test_population_rows_and_statuses(api, seeded, tokens: Tokens) -> None
         "merged_by": "bob",
         "occurred_at": None,
         "status": "approved",
+        "backfilled": False,
     }
     push = body["items"][-1]
     assert (push["kind"], push["merged_by"], push["merge_sha"]) == (
