@@ -46,10 +46,11 @@ from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from github_app.ledger import Ledger, LedgerEntry, NewEntry
+from github_app.ledger import LedgerEntry, NewEntry
 from github_app.ledger.checkpoints import CheckpointSigner
 from github_app.ledger.entry import canonical_json
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 from github_app.store.tables import ledger_entries
 
 DEFAULT_PG_URL = os.environ.get(

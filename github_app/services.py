@@ -5,42 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
 
-from gidgethub import routing, sansio
+import httpx
 
-from github_app.actions.alerts import close_shared_client
+from github_app.actions.alerts import new_alert_client
 from github_app.config import Settings
 from github_app.core.catalogue import Catalogue, load_catalogue
 from github_app.github.client import GitHubClient
-from github_app.handlers import checks, installation, pull_request, push, reviews, rulesets
-from github_app.handlers.context import HandlerContext
-from github_app.jobs.containment import ContainmentWatch
+from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.scheduler import Scheduler, default_jobs
 from github_app.ledger.checkpoints import load_or_create_signing_key
-from github_app.ledger.ledger import Ledger
 from github_app.logs import get_logger
 from github_app.policy.loader import load_default_policy
 from github_app.policy.model import Policy
 from github_app.state.containment import Containment
 from github_app.state.decisions import DecisionState
 from github_app.store.database import Database
-from github_app.webhooks.inbox import Delivery, Inbox
+from github_app.store.ledger import Ledger
+from github_app.webhooks.dispatch import dispatch
+from github_app.webhooks.inbox import Inbox
 from github_app.webhooks.worker import Worker
 
 log = get_logger(__name__)
-
-ROUTER = routing.Router(
-    pull_request.router,
-    reviews.router,
-    checks.router,
-    push.router,
-    installation.router,
-    rulesets.router,
-)
-
-# Events whose installation can no longer mint tokens; handlers get no API session.
-_NO_TOKEN_ACTIONS = {("installation", "deleted"), ("installation", "suspend")}
 
 
 @dataclass
@@ -56,6 +43,7 @@ class Services:
     default_policy: Policy
     catalogue: Catalogue
     github: GitHubClient | None
+    alert_client: httpx.AsyncClient = field(default_factory=new_alert_client)
     worker: Worker = field(init=False)
     scheduler: Scheduler = field(init=False)
     containment_watch: ContainmentWatch = field(init=False)
@@ -63,7 +51,9 @@ class Services:
 
     def __post_init__(self) -> None:
         self.worker = Worker(
-            self.inbox, self.process, concurrency=self.settings.countersign_worker_concurrency
+            self.inbox,
+            partial(dispatch, self),
+            concurrency=self.settings.countersign_worker_concurrency,
         )
         self.containment_watch = ContainmentWatch(self)
         self.scheduler = Scheduler(default_jobs(self))
@@ -116,7 +106,7 @@ class Services:
         """Stop background work and release connections."""
         await self.worker.stop()
         await self.scheduler.stop()
-        await close_shared_client()
+        await self.alert_client.aclose()
         if self.github is not None:
             await self.github.aclose()
         await asyncio.to_thread(self.db.engine.dispose)
@@ -129,23 +119,6 @@ class Services:
         if key not in self._catalogues:
             self._catalogues[key] = load_catalogue(extra=[dict(a) for a in policy.detection.agents])
         return self._catalogues[key]
-
-    async def process(self, delivery: Delivery) -> None:
-        """Run one stored delivery through the event routers."""
-        event = sansio.Event(
-            json.loads(delivery.payload), event=delivery.event, delivery_id=delivery.delivery_id
-        )
-        if self.github is None or delivery.installation_id is None:
-            log.warning("delivery_without_installation", delivery_id=delivery.delivery_id)
-            return
-        if (delivery.event, delivery.action) in _NO_TOKEN_ACTIONS:
-            gh: Any = None
-        else:
-            gh = await self.github.for_installation(delivery.installation_id)
-        ctx = HandlerContext.for_delivery(
-            self, gh, delivery.delivery_id, delivery.payload, delivery.installation_id
-        )
-        await ROUTER.dispatch(event, ctx)
 
     def status(self) -> dict[str, object]:
         """Facts for the status page."""

@@ -3,7 +3,8 @@
 Generic webhooks receive the alert as JSON, signed with HMAC-SHA256 over the exact body bytes
 (``X-Countersign-Signature-256: sha256=<hex>``) with the secret in the environment variable the
 policy names; Slack gets a short text message at the URL held in an environment variable.
-Every sink is tried a few times with backoff, concurrently, and each outcome is returned, never
+Every sink is tried a few times with exponential backoff (tenacity), concurrently, with the
+HTTP client the shared services own, and each outcome is returned, never
 raised: a dead receiver must not hold up the rest of the response.
 
 Alert URLs come from policy files, which repository admins write, so requests to loopback,
@@ -27,13 +28,13 @@ import ipaddress
 import json
 import os
 import socket
-import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, wait_exponential
 
 from github_app.policy.model import Alerts
 
@@ -50,26 +51,9 @@ Sleep = Callable[[float], Awaitable[None]]
 Resolve = Callable[[str], Awaitable[Sequence[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def shared_client() -> httpx.AsyncClient:
-    """The process's one HTTP client for alerts (one per event loop), created on first use."""
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None or client.is_closed:
-        client = httpx.AsyncClient(timeout=ALERT_TIMEOUT, follow_redirects=False)
-        _clients[loop] = client
-    return client
-
-
-async def close_shared_client() -> None:
-    """Close this event loop's alert client (call at shutdown)."""
-    client = _clients.pop(asyncio.get_running_loop(), None)
-    if client is not None:
-        await client.aclose()
+def new_alert_client() -> httpx.AsyncClient:
+    """The HTTP client alerts are sent with (the shared services own one and close it)."""
+    return httpx.AsyncClient(timeout=ALERT_TIMEOUT, follow_redirects=False)
 
 
 @dataclass(frozen=True)
@@ -230,6 +214,25 @@ def build_requests(
     return requests
 
 
+async def _post_once(
+    client: httpx.AsyncClient, request: _Request, url: str, attempt: int
+) -> AlertResult:
+    try:
+        response = await client.post(url, content=request.body, headers=request.headers)
+    except httpx.HTTPError as error:
+        # The exception text can contain the URL, which may be a secret (Slack).
+        return AlertResult(request.sink, False, attempt, error=type(error).__name__)
+    if response.is_success:
+        return AlertResult(request.sink, True, attempt, status=response.status_code)
+    status = response.status_code
+    return AlertResult(request.sink, False, attempt, status=status, error=f"HTTP {status}")
+
+
+def _worth_retrying(result: AlertResult) -> bool:
+    """A transport error or a status that says "try again later"; never a success."""
+    return not result.ok and (result.status is None or result.status in RETRY_STATUSES)
+
+
 async def _deliver(
     client: httpx.AsyncClient, request: _Request, attempts: int, sleep: Sleep, resolve: Resolve
 ) -> AlertResult:
@@ -238,28 +241,19 @@ async def _deliver(
     refusal = await refused_destination(request.url, resolve)
     if refusal is not None:
         return AlertResult(request.sink, False, 0, error=refusal)
-    result = AlertResult(request.sink, False, 0)
-    for attempt in range(1, attempts + 1):
-        try:
-            response = await client.post(request.url, content=request.body, headers=request.headers)
-        except httpx.HTTPError as error:
-            # The exception text can contain the URL, which may be a secret (Slack).
-            result = AlertResult(request.sink, False, attempt, error=type(error).__name__)
-        else:
-            if response.is_success:
-                return AlertResult(request.sink, True, attempt, status=response.status_code)
-            result = AlertResult(
-                request.sink,
-                False,
-                attempt,
-                status=response.status_code,
-                error=f"HTTP {response.status_code}",
-            )
-            if response.status_code not in RETRY_STATUSES:
-                return result
-        if attempt < attempts:
-            await sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-    return result
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=BACKOFF_SECONDS),
+        retry=retry_if_result(_worth_retrying),
+        retry_error_callback=lambda state: state.outcome.result(),  # the last failure, as data
+        sleep=sleep,
+    )
+    url = request.url
+
+    async def attempt() -> AlertResult:
+        return await _post_once(client, request, url, retrying.statistics["attempt_number"])
+
+    return await retrying(attempt)
 
 
 async def send_alerts(
@@ -268,7 +262,7 @@ async def send_alerts(
     payload: dict[str, Any],
     text: str,
     *,
-    client: httpx.AsyncClient | None = None,
+    client: httpx.AsyncClient,
     env: Mapping[str, str] | None = None,
     attempts: int = DEFAULT_ATTEMPTS,
     sleep: Sleep = asyncio.sleep,
@@ -280,7 +274,6 @@ async def send_alerts(
     request is made to it.
     """
     requests = build_requests(alerts, event, payload, text, os.environ if env is None else env)
-    http = client or shared_client()
     resolver = resolve or resolve_host
-    deliveries = (_deliver(http, r, attempts, sleep, resolver) for r in requests)
+    deliveries = (_deliver(client, r, attempts, sleep, resolver) for r in requests)
     return list(await asyncio.gather(*deliveries))

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, replace
 
 from gidgethub.abc import GitHubAPI
 
-from github_app.jobs import cursors
 from github_app.pushes.classify import Push, PushAttribution, incident_id
 from github_app.pushes.report import issue_body, issue_title
+from github_app.state import cursors
 from github_app.store.database import Database
 
 

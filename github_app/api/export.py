@@ -9,18 +9,17 @@ the API also sends it up front in the ``X-Countersign-Checkpoint`` header (compa
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel
 
 from github_app.evidence import encode
 from github_app.ledger.entry import canonical_json
+from github_app.store.ledger import Ledger
 
 DEFAULT_BATCH = 500
 CHECKPOINT_HEADER = "X-Countersign-Checkpoint"
 
 
-def head_seq(ledger: Any) -> int:
+def head_seq(ledger: Ledger) -> int:
     """The sequence number of the newest entry (0 for an empty ledger)."""
     head = ledger.head()
     return 0 if head is None else head.seq
@@ -29,7 +28,7 @@ def head_seq(ledger: Any) -> int:
 class ExportCursor:
     """Yields an export chunk by chunk; call :meth:`next_chunk` until it returns None."""
 
-    def __init__(self, ledger: Any, fmt: str, *, batch_size: int = DEFAULT_BATCH) -> None:
+    def __init__(self, ledger: Ledger, fmt: str, *, batch_size: int = DEFAULT_BATCH) -> None:
         """Fix the snapshot: the head and the checkpoint as they are now."""
         if fmt not in encode.FORMATS:
             raise ValueError(f"format must be one of {', '.join(encode.FORMATS)}")

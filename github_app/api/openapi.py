@@ -25,8 +25,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
-from github_app.api.containment import ContainmentAction
-from github_app.evidence.exceptions import EXCEPTION_TYPES
+from github_app.api.freeze_revoke import ContainmentAction
+from github_app.evidence.audit_exceptions import EXCEPTION_TYPES
 from github_app.evidence.population import ChangeRow
 from github_app.ledger.entry import LedgerEntry
 from github_app.tokens import Role

@@ -17,8 +17,8 @@ from typing import Any
 from github_app.api import queries
 from github_app.api.attestations import attest_entry
 from github_app.evidence.attestation import is_merged_change, merge_sha_of
+from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.dsse import sign_envelope
-from github_app.evidence.exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.pack import (
     MANIFEST_PAYLOAD_TYPE,
     PackContents,
@@ -31,9 +31,9 @@ from github_app.evidence.sample import draw_sample
 from github_app.evidence.segment import Segment
 from github_app.ledger.checkpoints import Checkpoint
 from github_app.ledger.entry import LedgerEntry, canonical_json
-from github_app.ledger.ledger import Ledger, LedgerError
 from github_app.policy.loader import policy_sha
 from github_app.policy.model import Policy
+from github_app.store.ledger import Ledger, LedgerError
 
 PAGE = 1000
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from github_app.evidence.encode import entry_record
-from github_app.evidence.exceptions import (
+from github_app.evidence.audit_exceptions import (
     DEFAULT_POST_REVIEW_HOURS,
     EXCEPTION_KINDS,
     collect_post_reviews,
     exception_items,
 )
+from github_app.evidence.encode import entry_record
 from github_app.evidence.params import Filters, Position, encode_cursor
 from github_app.evidence.population import (
     CHANGE_KINDS,
@@ -38,7 +38,7 @@ T = TypeVar("T")
 
 
 class EntrySource(Protocol):
-    """What the queries need from :class:`github_app.ledger.ledger.Ledger`."""
+    """What the queries need from :class:`github_app.store.ledger.Ledger`."""
 
     def entries(self, **kwargs: Any) -> Iterator[LedgerEntry]:
         """Entries in ``seq`` order, filtered."""

@@ -3,7 +3,7 @@
 :data:`ROUTES` is the route table: one :class:`~github_app.api.openapi.Operation` per route
 (method, path, role, query/path/body models, answer model, summary).  :func:`add_api_routes`
 mounts exactly these routes in a sub-application at ``/api/v1`` whose middleware
-(:mod:`github_app.api.auth`) authenticates, authorises and logs every call, and the OpenAPI
+(:mod:`github_app.api.access`) authenticates, authorises and logs every call, and the OpenAPI
 document (``/api/v1/openapi.json``) and the docs page (``/api/v1/docs``) are generated from
 the same table.  To add a route: write the handler, add its row.
 
@@ -14,7 +14,7 @@ is a 400 naming the parameter); the handler reads the results with :func:`path_o
 and run every database call in a worker thread.
 
 After a freeze, unfreeze or revocation the optional hook ``app[ON_CONTAINMENT_CHANGE]`` (an
-``async`` callable taking a :class:`~github_app.api.containment.ContainmentEvent`) is started in
+``async`` callable taking a :class:`~github_app.api.freeze_revoke.ContainmentEvent`) is started in
 the background, e.g. to re-evaluate open pull requests; its failures are logged, never returned.
 """
 
@@ -38,9 +38,10 @@ from pydantic import (
     model_validator,
 )
 
-from github_app.api import attestations, containment, queries
-from github_app.api.auth import (
+from github_app.api import attestations, freeze_revoke, queries
+from github_app.api.access import (
     ApiError,
+    ApiServices,
     Handler,
     api_middleware,
     public,
@@ -65,7 +66,7 @@ from github_app.api.openapi import (
 from github_app.api.openapi import openapi_document as describe
 from github_app.api.pack import PackUnavailable, build_pack
 from github_app.evidence.attestation import web_root
-from github_app.evidence.exceptions import DEFAULT_POST_REVIEW_HOURS
+from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.params import (
     EvidenceQuery,
     ExportQuery,
@@ -86,10 +87,10 @@ from github_app.logs import get_logger
 
 log = get_logger(__name__)
 
-ContainmentHook = Callable[[containment.ContainmentEvent], Awaitable[None]]
+ContainmentHook = Callable[[freeze_revoke.ContainmentEvent], Awaitable[None]]
 ON_CONTAINMENT_CHANGE = web.AppKey("on_containment_change", ContainmentHook)
 MAX_BODY_BYTES = 64 * 1024
-REPO_PATTERN = containment.REPO_NAME.pattern
+REPO_PATTERN = freeze_revoke.REPO_NAME.pattern
 _hook_tasks: set[asyncio.Task[None]] = set()
 BodyT = TypeVar("BodyT", bound=BaseModel)
 _PATH = web.RequestKey("countersign_api_path", BaseModel)
@@ -318,7 +319,7 @@ class RevokeRequest(BaseModel):
     """Body of ``POST /sessions/{id}/revoke``."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    reason: str = Field(min_length=1, max_length=containment.MAX_REASON)
+    reason: str = Field(min_length=1, max_length=freeze_revoke.MAX_REASON)
 
     @field_validator("reason")
     @classmethod
@@ -339,7 +340,7 @@ class FreezeRequest(RevokeRequest):
 def _repo_name(value: object, info: ValidationInfo) -> str | None:
     repo = parse_text("repo", value if isinstance(value, str) else None)
     try:
-        return containment.validate_repo(repo)
+        return freeze_revoke.validate_repo(repo)
     except ValueError as error:
         raise InvalidParameter(f"repo: {error}") from None
 
@@ -356,7 +357,7 @@ async def post_freeze(request: web.Request) -> web.Response:
     """``POST /freeze``: freeze org-wide or one repository."""
     body = body_of(request, FreezeRequest)
     services, actor = services_of(request), token_of(request).name
-    event = await asyncio.to_thread(containment.freeze, services, body.repo, body.reason, actor)
+    event = await asyncio.to_thread(freeze_revoke.freeze, services, body.repo, body.reason, actor)
     return _containment_response(request, event)
 
 
@@ -364,7 +365,7 @@ async def delete_freeze(request: web.Request) -> web.Response:
     """``DELETE /freeze?repo=``: lift a freeze."""
     repo = query_of(request, UnfreezeQuery).repo
     services, actor = services_of(request), token_of(request).name
-    event = await asyncio.to_thread(containment.unfreeze, services, repo, actor)
+    event = await asyncio.to_thread(freeze_revoke.unfreeze, services, repo, actor)
     return _containment_response(request, event)
 
 
@@ -374,7 +375,7 @@ async def post_revoke(request: web.Request) -> web.Response:
     body = body_of(request, RevokeRequest)
     services, actor = services_of(request), token_of(request).name
     event = await asyncio.to_thread(
-        containment.revoke_session, services, session_id, body.reason, actor
+        freeze_revoke.revoke_session, services, session_id, body.reason, actor
     )
     return _containment_response(request, event)
 
@@ -599,7 +600,7 @@ def _with_inputs(operation: Operation) -> Handler:
     return public(handle) if operation.role is None else requires(operation.role)(handle)
 
 
-def _post_review_hours(services: Any) -> int:
+def _post_review_hours(services: ApiServices) -> int:
     """The default policy's post-review deadline, when the services carry a policy."""
     policy = getattr(services, "default_policy", None)
     hours = getattr(getattr(policy, "emergency", None), "post_review_hours", None)
@@ -626,7 +627,7 @@ async def _read_body(request: web.Request, model: type[BodyT]) -> BodyT:
 
 
 def _containment_response(
-    request: web.Request, event: containment.ContainmentEvent
+    request: web.Request, event: freeze_revoke.ContainmentEvent
 ) -> web.Response:
     """Start the hook for a change, and answer with what happened."""
     if event.changed:
@@ -640,7 +641,7 @@ def _containment_response(
     return web.json_response(event.as_dict())
 
 
-async def _run_hook(hook: ContainmentHook, event: containment.ContainmentEvent) -> None:
+async def _run_hook(hook: ContainmentHook, event: freeze_revoke.ContainmentEvent) -> None:
     try:
         await hook(event)
     except Exception:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import click
 from tabulate import tabulate
 
-from github_app.cli.evidence_commands import cli_actor, open_services
+from github_app.cli.common import cli_actor, open_services
 from github_app.core.catalogue import load_catalogue
 from github_app.drills import run_drill
 from github_app.ledger.entry import NewEntry

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import yaml
 
-from github_app.cli.root import settings_or_exit
+from github_app.cli.common import settings_or_exit
 from github_app.policy.loader import PolicyError, effective_policy, load_default_policy
 
 

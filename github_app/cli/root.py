@@ -2,20 +2,50 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import click
 
-from github_app.config import ConfigError, Settings, load_settings
+
+class LazyGroup(click.Group):
+    """A group whose command families are imported only when one of them runs (fast ``--help``).
+
+    ``lazy`` maps a command name to ``"module:attribute"`` under :mod:`github_app.cli`.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self._lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._lazy:
+            module_name, attribute = self._lazy[cmd_name].split(":")
+            module = importlib.import_module(f"github_app.cli.{module_name}")
+            return getattr(module, attribute)
+        return super().get_command(ctx, cmd_name)
 
 
-def settings_or_exit() -> Settings:
-    """Load settings or stop with the one-line reason (exit status 2)."""
-    try:
-        return load_settings()
-    except ConfigError as error:
-        raise click.ClickException(f"configuration error: {error}") from None
+COMMAND_FAMILIES = {
+    "policy": "policy_commands:policy",
+    "rulesets": "ruleset_commands:rulesets",
+    "token": "token_commands:token",
+    "drill": "drill_commands:drill",
+    "evidence": "evidence_commands:evidence",
+    "freeze": "containment_commands:freeze_command",
+    "session": "containment_commands:session_group",
+    "audit": "audit_commands:audit_command",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMAND_FAMILIES,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 def main() -> None:
     """Countersign: human countersignatures for AI agents' changes, with audit evidence."""
 
@@ -25,6 +55,7 @@ def serve() -> None:
     """Run the App: webhook receiver, worker, auditor API."""
     from aiohttp import web
 
+    from github_app.cli.common import settings_or_exit
     from github_app.logs import configure_logging, get_logger
     from github_app.server.app import create_app
 
@@ -40,25 +71,3 @@ def serve() -> None:
         print=None,
         access_log=None,
     )
-
-
-def register_commands() -> None:
-    """Attach the command families (imported here to keep ``--help`` fast and cycles away)."""
-    from github_app.cli import (
-        audit_commands,
-        drill_commands,
-        evidence_commands,
-        policy_commands,
-        ruleset_commands,
-        token_commands,
-    )
-
-    main.add_command(policy_commands.policy)
-    main.add_command(ruleset_commands.rulesets)
-    main.add_command(token_commands.token)
-    main.add_command(drill_commands.drill)
-    for command in (*evidence_commands.COMMANDS, *audit_commands.COMMANDS):
-        main.add_command(command)
-
-
-register_commands()

@@ -21,7 +21,7 @@ import click
 from gidgethub import GitHubException
 from tabulate import tabulate
 
-from github_app.handlers.context import HandlerContext
+from github_app.context import HandlerContext
 from github_app.jobs.denials import DenialImport, pull_denials_safely
 from github_app.jobs.installations import context_for, for_each_repository, for_installation
 from github_app.rulesets.sync import Repository, RulesetOutcome, reconcile
@@ -51,7 +51,7 @@ async def _visit(services: Services, repos: tuple[str, ...], work: RepoWork) -> 
 
 
 def _run(repos: tuple[str, ...], work: RepoWork) -> list[Any]:
-    from github_app.cli.root import settings_or_exit
+    from github_app.cli.common import settings_or_exit
 
     settings = settings_or_exit()
     if settings.setup_mode:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from github_app.config import Settings
-from github_app.handlers import parse
-from github_app.handlers.context import HandlerContext
+from github_app.context import HandlerContext
+from github_app.core import github_json
 from github_app.handlers.pipeline import Evaluation, evaluate_pull_request
 from github_app.services import Services
 
@@ -17,7 +17,7 @@ async def simulate_pull_request(settings: Settings, repo: str, number: int) -> E
         installation = await services.github.as_app().getitem(f"/repos/{repo}/installation")
         gh = await services.github.for_installation(installation["id"])
         pr_json = await gh.getitem(f"/repos/{repo}/pulls/{number}")
-        pr = parse.pull_request(pr_json, pr_json["base"]["repo"])
+        pr = github_json.pull_request(pr_json, pr_json["base"]["repo"])
         ctx = HandlerContext(services, gh, None, None, installation["id"])
         return await evaluate_pull_request(ctx, pr)
     finally:

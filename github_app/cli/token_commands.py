@@ -12,7 +12,7 @@ import json
 import click
 from tabulate import tabulate
 
-from github_app.cli.root import settings_or_exit
+from github_app.cli.common import settings_or_exit
 from github_app.store.database import Database
 from github_app.tokens import ROLES, TokenError, TokenStore
 

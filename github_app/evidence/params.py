@@ -42,7 +42,6 @@ MAX_CURSOR = 64
 MAX_SEED = 128
 # Largest sequence number either backend stores (BIGINT).
 MAX_SEQ = 2**63 - 1
-FILTER_NAMES = ("repo", "since", "until", "agent")
 # Printable text, as a JSON Schema pattern: control characters are refused by every parameter.
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

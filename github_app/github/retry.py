@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
 import httpx
+from gidgethub import RateLimitExceeded
 
 RETRYABLE_SERVER_ERRORS = frozenset({500, 502, 503, 504})
 # PATCH is not idempotent in general, but GitHub's PATCH endpoints set fields to given values,
@@ -55,6 +56,14 @@ def is_rate_limited(status: int, headers: Mapping[str, str], body: bytes) -> boo
         return True
     # A 403 for missing permissions must not be retried; GitHub's rate-limit 403s say so.
     return b"rate limit" in body.lower()
+
+
+def is_rate_limit_error(error: Exception) -> bool:
+    """The same rule for an error gidgethub raised (it keeps the status and message only)."""
+    if isinstance(error, RateLimitExceeded):
+        return True
+    status = getattr(error, "status_code", None)
+    return status is not None and is_rate_limited(int(status), {}, str(error).encode())
 
 
 def should_retry_response(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from gidgethub import routing, sansio
 
 from github_app.actions.check_run import CHECK_NAME
-from github_app.handlers import parse
-from github_app.handlers.context import HandlerContext, parse_time
+from github_app.context import HandlerContext
+from github_app.core import github_json
+from github_app.core.github_json import parse_time
 from github_app.handlers.pipeline import reevaluate
 
 router = routing.Router()
@@ -15,7 +16,7 @@ router = routing.Router()
 async def _reevaluate_numbers(ctx: HandlerContext, repository: dict, numbers: list[int]) -> None:
     for number in numbers:
         pr_json = await ctx.gh.getitem(f"/repos/{repository['full_name']}/pulls/{number}")
-        pr = parse.pull_request(pr_json, repository)
+        pr = github_json.pull_request(pr_json, repository)
         if pr.state == "open":
             await reevaluate(ctx, pr, parse_time(None))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gidgethub import routing, sansio
 
-from github_app.handlers.context import HandlerContext
+from github_app.context import HandlerContext
 from github_app.logs import get_logger
 from github_app.rulesets.sync import Repository, installation_repositories, reconcile_all
 

@@ -1,39 +1,36 @@
 """Re-evaluate one pull request end to end: gather facts, decide, publish, record.
 
-This is the imperative shell around the two pure functions of the core, ``detect`` and
-``evaluate``.  Every path that can change a PR's verdict (a push, a review, a rerequest, a
-freeze, the sweep) goes through :func:`reevaluate`.
+This is the imperative shell around the pure functions ``detect``, ``evaluate`` and
+``evidence.pr_entries.state_entries`` (which entries a change of verdict writes).  Every path
+that can change a PR's verdict (a push, a review, a rerequest, a freeze, the sweep) goes through
+:func:`reevaluate`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from github_app.actions.check_run import check_run_body, publish_check_run
-from github_app.actions.evidence import new_entry, record
+from github_app.actions.record import record
+from github_app.context import AppServices, HandlerContext
 from github_app.core.catalogue import Catalogue
 from github_app.core.detection import detect
-from github_app.core.models import Attribution, PullRequest, Signal
-from github_app.handlers.context import HandlerContext
-from github_app.handlers.facts import (
+from github_app.core.models import Attribution, PullRequest
+from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
+from github_app.evidence.pr_entries import Judgement, state_entries
+from github_app.github.facts import (
     PullRequestFacts,
     load_policy,
     pull_request_facts,
     referenced_teams,
     reviewer_facts,
 )
-from github_app.ledger.entry import NewEntry
 from github_app.metrics import DECISIONS
 from github_app.policy.evaluate import Decision, EvaluationInput, evaluate
 from github_app.policy.loader import EffectivePolicy
 from github_app.state.decisions import PrRecord
-
-if TYPE_CHECKING:
-    from github_app.services import Services
 
 
 def agent_logins(catalogue: Catalogue) -> frozenset[str]:
@@ -41,18 +38,6 @@ def agent_logins(catalogue: Catalogue) -> frozenset[str]:
     return frozenset(
         login.lower() for agent in catalogue.agents for login in agent.identities.logins
     )
-
-
-def summarise_signals(signals: Iterable[Signal], limit: int = 50) -> list[dict]:
-    """Signals grouped by what was seen (a 250-commit PR repeats the same marker 250 times)."""
-    groups: dict[tuple, dict] = {}
-    for signal in signals:
-        key = (signal.agent, signal.kind, int(signal.strength), signal.detail)
-        if key not in groups:
-            groups[key] = {**signal.model_dump(mode="json"), "count": 0}
-        groups[key]["count"] += 1
-    ordered = sorted(groups.values(), key=lambda group: (-group["strength"], -group["count"]))
-    return ordered[:limit]
 
 
 @dataclass(frozen=True)
@@ -67,8 +52,25 @@ class Evaluation:
     decision: Decision
     inputs: EvaluationInput
 
+    @property
+    def judgement(self) -> Judgement:
+        """What the evidence rules need of this evaluation."""
+        policy = self.policy
+        return Judgement(
+            pr=self.pr,
+            attribution=self.attribution,
+            decision=self.decision,
+            commits=self.facts.commits,
+            reviews=self.facts.reviews,
+            policy_sha=policy.sha if policy else None,
+            policy_error=self.policy_error,
+            post_review_hours=(
+                policy.policy.emergency.post_review_hours if policy else DEFAULT_POST_REVIEW_HOURS
+            ),
+        )
 
-async def _containment(services: Services, pr: PullRequest, session_id: str | None) -> dict:
+
+async def _containment(services: AppServices, pr: PullRequest, session_id: str | None) -> dict:
     """The freeze and revocation facts of an evaluation input, read now."""
     freeze, revoked = await asyncio.gather(
         asyncio.to_thread(services.containment.active_freeze, pr.repo_full_name),
@@ -120,7 +122,7 @@ async def evaluate_pull_request(
     return Evaluation(pr, facts, policy, policy_error, attribution, evaluate(inputs), inputs)
 
 
-async def _with_current_containment(services: Services, ev: Evaluation) -> Evaluation:
+async def _with_current_containment(services: AppServices, ev: Evaluation) -> Evaluation:
     """Decide again if a freeze or revocation changed while GitHub was being read.
 
     Without this, an evaluation that started before a freeze could publish ``success`` after
@@ -133,80 +135,6 @@ async def _with_current_containment(services: Services, ev: Evaluation) -> Evalu
     return replace(ev, inputs=inputs, decision=evaluate(inputs))
 
 
-def _state_entries(
-    ctx: HandlerContext, ev: Evaluation, previous: PrRecord | None, occurred_at: datetime
-) -> list[NewEntry]:
-    """Ledger entries for what changed since the last published decision."""
-    pr, attribution, decision = ev.pr, ev.attribution, ev.decision
-    policy_sha = ev.policy.sha if ev.policy else None
-    common = {
-        "occurred_at": occurred_at,
-        "pr": pr,
-        "attribution": attribution,
-        "policy_sha": policy_sha,
-    }
-    new_head = previous is None or previous.head_sha != pr.head_sha
-    entries: list[NewEntry] = []
-    if attribution.is_agent and new_head:
-        entries.append(
-            new_entry(
-                ctx,
-                "agent_change_detected",
-                actor=pr.author.login,
-                data={
-                    "signals": summarise_signals(attribution.signals),
-                    "commits": [c.sha for c in ev.facts.commits],
-                    "title": pr.title,
-                    "head_ref": pr.head_ref,
-                    "base_ref": pr.base_ref,
-                },
-                **common,
-            )
-        )
-    if previous is not None and new_head:
-        stale = sorted(
-            {
-                r.reviewer.login
-                for r in ev.facts.reviews
-                if r.state == "APPROVED" and r.commit_id == previous.head_sha
-            }
-        )
-        if stale:
-            entries.append(
-                new_entry(
-                    ctx,
-                    "approval_invalidated",
-                    data={
-                        "approvers": stale,
-                        "approved_sha": previous.head_sha,
-                        "new_head_sha": pr.head_sha,
-                    },
-                    **common,
-                )
-            )
-    if previous is None or new_head or previous.state != decision.state:
-        entries.append(
-            new_entry(
-                ctx,
-                "decision",
-                data={
-                    "state": decision.state,
-                    "passing": decision.passing,
-                    "title": decision.title,
-                    "approvers": list(decision.approvers),
-                    "to_pass": list(decision.to_pass),
-                    "previous_state": previous.state if previous else None,
-                },
-                **common,
-            )
-        )
-        if decision.state == "policy_invalid":
-            entries.append(
-                new_entry(ctx, "policy_invalid", data={"error": ev.policy_error}, **common)
-            )
-    return entries
-
-
 async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) -> Evaluation:
     """Update the check run, record what changed in the ledger, remember the state."""
     services, pr = ctx.services, ev.pr
@@ -216,7 +144,7 @@ async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) ->
     ignored = ev.policy.ignored if ev.policy else ()
     body = check_run_body(ev.decision, ev.attribution, pr, ignored)
     check_run_id = await publish_check_run(ctx.gh, pr, body, existing)
-    await record(ctx, *_state_entries(ctx, ev, previous, occurred_at))
+    await record(ctx, *state_entries(ctx.stamp, previous, ev.judgement, occurred_at))
     await asyncio.to_thread(
         services.decisions.put,
         PrRecord(pr.repo_id, pr.number, pr.head_sha, ev.decision.state, check_run_id),

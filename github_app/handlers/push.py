@@ -20,11 +20,11 @@ from typing import Any
 from gidgethub import BadRequest, routing, sansio
 
 from github_app.actions.alerts import send_alerts
-from github_app.actions.evidence import new_entry, record
 from github_app.actions.incidents import IncidentState, load_incident, open_issue, save_incident
+from github_app.actions.record import new_entry, record
 from github_app.actions.revert import open_revert_pr
-from github_app.handlers.context import HandlerContext
-from github_app.handlers.facts import load_policy
+from github_app.context import HandlerContext
+from github_app.github.facts import load_policy
 from github_app.ledger.entry import NewEntry
 from github_app.logs import get_logger
 from github_app.policy.loader import EffectivePolicy
@@ -212,7 +212,8 @@ class Incident:
             revert_pr_url=state.revert_pr_url,
         )
         text = slack_text(self.push, self.attribution, issue_url=state.issue_url)
-        results = await send_alerts(alerts, ALERT_EVENT, payload, text)
+        client = self.ctx.services.alert_client
+        results = await send_alerts(alerts, ALERT_EVENT, payload, text, client=client)
         links = {"issue_url": state.issue_url, "revert_pr_url": state.revert_pr_url}
         await record(
             self.ctx,

@@ -14,10 +14,11 @@ import asyncio
 
 from gidgethub import routing, sansio
 
-from github_app.handlers.context import HandlerContext, parse_time
-from github_app.jobs import cursors
+from github_app.context import HandlerContext
+from github_app.core.github_json import parse_time
 from github_app.rulesets.desired import RULESET_NAME
 from github_app.rulesets.sync import Repository, reconcile, remembered_key
+from github_app.state import cursors
 
 router = routing.Router()
 

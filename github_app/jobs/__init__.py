@@ -5,5 +5,5 @@
 * :mod:`github_app.jobs.sweep` - re-evaluate open pull requests whose webhook was missed.
 * :mod:`github_app.jobs.scheduler` - runs them in the server's event loop.
 * :mod:`github_app.jobs.installations` - visits every repository of every installation.
-* :mod:`github_app.jobs.cursors` - job cursors and once-only claims in ``sync_cursors``.
+* :mod:`github_app.state.cursors` - job cursors and once-only claims in ``sync_cursors``.
 """

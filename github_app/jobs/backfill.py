@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
+from github_app.core import github_json as parse
 from github_app.core.catalogue import Catalogue
 from github_app.evidence.backfill import (
     BackfillChange,
@@ -39,20 +40,19 @@ from github_app.evidence.backfill import (
     judge_merged_pr,
     pr_change_id,
 )
-from github_app.handlers import parse
-from github_app.handlers.facts import (
+from github_app.github.facts import (
     load_policy,
     pull_request_facts,
     referenced_teams,
     reviewer_facts,
 )
 from github_app.handlers.pipeline import agent_logins
-from github_app.jobs import cursors
 from github_app.ledger.entry import parse_rfc3339
-from github_app.ledger.ledger import Ledger
 from github_app.policy.model import Policy
 from github_app.pushes.classify import merged_pull_request
+from github_app.state import cursors
 from github_app.store.database import Database
+from github_app.store.ledger import Ledger
 
 PER_PAGE = 100
 DEFAULT_RESERVE = 50

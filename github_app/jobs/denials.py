@@ -23,15 +23,16 @@ from typing import Any
 import sqlalchemy as sa
 from gidgethub import BadRequest, GitHubException
 
-from github_app.actions.evidence import new_entry
-from github_app.handlers.context import HandlerContext, parse_time
-from github_app.jobs import cursors
+from github_app.actions.record import new_entry
+from github_app.context import HandlerContext
+from github_app.core.github_json import parse_time
 from github_app.ledger.entry import NewEntry
-from github_app.ledger.ledger import Ledger
 from github_app.logs import get_logger
 from github_app.metrics import LEDGER_APPENDS
 from github_app.rulesets.sync import Repository
+from github_app.state import cursors
 from github_app.store.database import Database
+from github_app.store.ledger import Ledger
 from github_app.store.tables import sync_cursors
 
 log = get_logger(__name__)

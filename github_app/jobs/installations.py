@@ -8,16 +8,13 @@ a delivery would, but without a delivery id.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from gidgethub import GitHubException
 
-from github_app.handlers.context import HandlerContext
+from github_app.context import AppServices, HandlerContext
 from github_app.logs import get_logger
 from github_app.rulesets.sync import Repository, installation_repositories
-
-if TYPE_CHECKING:
-    from github_app.services import Services
 
 log = get_logger(__name__)
 
@@ -25,7 +22,7 @@ T = TypeVar("T")
 RepoWork = Callable[[HandlerContext, Repository], Awaitable[T]]
 
 
-async def installation_ids(services: Services) -> list[int]:
+async def installation_ids(services: AppServices) -> list[int]:
     """The ids of the App's installations that are not suspended."""
     if services.github is None:
         return []
@@ -33,7 +30,7 @@ async def installation_ids(services: Services) -> list[int]:
     return [item["id"] async for item in items if not item.get("suspended_at")]
 
 
-async def context_for(services: Services, installation_id: int) -> HandlerContext:
+async def context_for(services: AppServices, installation_id: int) -> HandlerContext:
     """A handler context acting as ``installation_id``, outside any delivery."""
     assert services.github is not None
     gh = await services.github.for_installation(installation_id)
@@ -53,7 +50,7 @@ async def for_installation(
     return results
 
 
-async def for_each_repository(services: Services, work: RepoWork[T]) -> list[T]:
+async def for_each_repository(services: AppServices, work: RepoWork[T]) -> list[T]:
     """Run ``work`` on every repository of every installation."""
     results: list[T] = []
     for installation_id in await installation_ids(services):

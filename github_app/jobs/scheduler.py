@@ -18,17 +18,16 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from github_app.jobs.containment import POLL_SECONDS as CONTAINMENT_POLL_SECONDS
+from github_app.context import AppServices
+from github_app.jobs.containment_watch import POLL_SECONDS as CONTAINMENT_POLL_SECONDS
+from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.denials import pull_denials_safely
 from github_app.jobs.installations import for_each_repository
 from github_app.jobs.sweep import sweep_repository
 from github_app.jobs.witness import witness_checkpoints
 from github_app.logs import get_logger
-
-if TYPE_CHECKING:
-    from github_app.services import Services
 
 log = get_logger(__name__)
 
@@ -44,7 +43,13 @@ class PeriodicJob:
     run: Callable[[], Awaitable[object]]
 
 
-def default_jobs(services: Services) -> list[PeriodicJob]:
+class SchedulerServices(AppServices, Protocol):
+    """The shared services plus the containment watch the periodic jobs drive."""
+
+    containment_watch: ContainmentWatch
+
+
+def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
     """Containment watch (5 s), rule-suite import (hourly), sweep (COUNTERSIGN_SWEEP_MINUTES),
     a ledger checkpoint every COUNTERSIGN_CHECKPOINT_MINUTES, so the last entries of a
     quiet period are signed too (appends only checkpoint when one is due), and the witness job

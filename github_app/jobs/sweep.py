@@ -12,9 +12,10 @@ import asyncio
 
 from gidgethub import GitHubException
 
+from github_app.context import HandlerContext
+from github_app.core import github_json
+from github_app.core.github_json import parse_time
 from github_app.core.models import PullRequest
-from github_app.handlers import parse
-from github_app.handlers.context import HandlerContext, parse_time
 from github_app.handlers.pipeline import reevaluate
 from github_app.logs import get_logger
 from github_app.rulesets.desired import CHECK_CONTEXT
@@ -49,7 +50,7 @@ async def sweep_repository(ctx: HandlerContext, repo: Repository, *, force: bool
     """Re-evaluate the repository's open PRs that need it (all of them with ``force``)."""
     count = 0
     async for item in ctx.gh.getiter(f"/repos/{repo.full_name}/pulls?state=open&per_page=100"):
-        pr = parse.pull_request(item, item["base"]["repo"])
+        pr = github_json.pull_request(item, item["base"]["repo"])
         try:
             if force or await needs_reevaluation(ctx, pr):
                 await reevaluate(ctx, pr, parse_time(item.get("updated_at")))

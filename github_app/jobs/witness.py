@@ -10,16 +10,14 @@ installation); an empty value turns witnessing off.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
+from github_app.context import AppServices
 from github_app.github.witness import WitnessRepo, publish_missing
 from github_app.logs import get_logger
-
-if TYPE_CHECKING:
-    from github_app.services import Services
 
 log = get_logger(__name__)
 
@@ -64,7 +62,7 @@ async def witness_api(github: Any, repo: WitnessRepo) -> GitHubAPI:
     return await github.for_installation(installation["id"])
 
 
-async def witness_checkpoints(services: Services) -> list[int]:
+async def witness_checkpoints(services: AppServices) -> list[int]:
     """Publish the checkpoints not yet witnessed; returns their sizes."""
     settings = services.settings
     if not settings.countersign_witness_repo or services.github is None:

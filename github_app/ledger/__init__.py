@@ -1,4 +1,4 @@
-"""The tamper-evident evidence ledger (PRODUCT.md "The evidence ledger").
+"""The tamper-evident evidence ledger.
 
 A hash chain of entries in one global sequence, RFC 9162 Merkle roots in Ed25519-signed
 checkpoints, inclusion proofs an auditor can check offline, and a streaming ``verify`` that names
@@ -8,7 +8,6 @@ the first entry that no longer matches.  The pure parts (``entry``, ``merkle``, 
 
 from github_app.ledger.checkpoints import Checkpoint, CheckpointSigner, load_or_create_signing_key
 from github_app.ledger.entry import ENTRY_KINDS, GENESIS_HASH, EntryKind, LedgerEntry, NewEntry
-from github_app.ledger.ledger import Ledger, LedgerError, LedgerIntegrityError
 from github_app.ledger.proof import InclusionProof, verify_proof_offline
 from github_app.ledger.verification import VerifyReport
 
@@ -19,10 +18,7 @@ __all__ = [
     "CheckpointSigner",
     "EntryKind",
     "InclusionProof",
-    "Ledger",
     "LedgerEntry",
-    "LedgerError",
-    "LedgerIntegrityError",
     "NewEntry",
     "VerifyReport",
     "load_or_create_signing_key",

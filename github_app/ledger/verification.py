@@ -34,14 +34,6 @@ _PREV = CANONICAL_FIELDS.index("prev_hash")
 _HASH = len(CANONICAL_FIELDS)
 
 
-def _hash_or_none(row: Sequence[Any]) -> str | None:
-    """Hex hash of a row's canonical encoding; None if a tampered value cannot be encoded."""
-    try:
-        return hashlib.sha256(encode_canonical(row[:_HASH])).hexdigest()
-    except (TypeError, ValueError, UnicodeEncodeError):
-        return None
-
-
 class VerifyReport(BaseModel):
     """The outcome of verifying the whole ledger."""
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from github_app.core import github_json
 from github_app.core.catalogue import Catalogue
 from github_app.core.detection import detect
+from github_app.core.github_json import parse_time
 from github_app.core.models import Attribution, Commit
-from github_app.handlers import parse
-from github_app.handlers.context import parse_time
 from github_app.policy.loader import ORG_POLICY_PATH, ORG_POLICY_REPO, touches_policy
 from github_app.policy.model import Policy
 
@@ -102,7 +102,7 @@ def push_from_payload(payload: Json) -> Push:
         pusher=(payload.get("pusher") or {}).get("name") or "",
         sender=(payload.get("sender") or {}).get("login"),
         default_branch=repository.get("default_branch") or repository.get("master_branch") or "",
-        commits=tuple(parse.push_commit(c) for c in commits),
+        commits=tuple(github_json.push_commit(c) for c in commits),
         distinct=tuple(c["id"] for c in commits if c.get("distinct", True)),
         changed_paths=_paths(commits),
         compare_url=payload.get("compare"),

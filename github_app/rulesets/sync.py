@@ -20,13 +20,13 @@ from typing import Any
 from gidgethub import BadRequest, GitHubException
 from gidgethub.abc import GitHubAPI
 
-from github_app.actions.evidence import new_entry, record
-from github_app.handlers.context import HandlerContext
-from github_app.handlers.facts import load_policy
-from github_app.jobs import cursors
+from github_app.actions.record import new_entry, record
+from github_app.context import HandlerContext
+from github_app.github.facts import load_policy
 from github_app.logs import get_logger
 from github_app.rulesets.desired import RULESET_NAME, desired_ruleset
 from github_app.rulesets.drift import DriftReport, find_drift, repaired_ruleset
+from github_app.state import cursors
 
 log = get_logger(__name__)
 

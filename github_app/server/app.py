@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from github_app.api.routes import ON_CONTAINMENT_CHANGE, add_api_routes
+from github_app.app_keys import SERVICES
 from github_app.config import Settings
 from github_app.github.client import GitHubClient
 from github_app.server.health import healthz, metrics, readyz
-from github_app.server.keys import SERVICES
 from github_app.server.pages import index
 from github_app.services import Services
 from github_app.webhooks.receiver import receive_webhook

@@ -7,8 +7,8 @@ import asyncio
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from github_app.app_keys import SERVICES
 from github_app.metrics import REGISTRY
-from github_app.server.keys import SERVICES
 
 
 async def healthz(_request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ import html
 
 from aiohttp import web
 
-from github_app.server.keys import SERVICES
+from github_app.app_keys import SERVICES
 
 
 def page(title: str, body: str, status: int = 200) -> web.Response:

@@ -20,8 +20,8 @@ from aiohttp import web
 from gidgethub import BadRequest
 from gidgethub.httpx import GitHubAPI
 
+from github_app.app_keys import SERVICES
 from github_app.paths import manifest_path
-from github_app.server.keys import SERVICES
 from github_app.server.pages import page
 
 _STATES: set[str] = set()  # one-time anti-CSRF values handed out with the form

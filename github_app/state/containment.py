@@ -1,4 +1,8 @@
-"""Freezes (org-wide or per repository) and revoked agent sessions."""
+"""Freezes (org-wide or per repository) and revoked agent sessions.
+
+Each change takes an optional ``conn`` so a caller can make it one transaction with the ledger
+entry that records it (``api.freeze_revoke``); without one it commits on its own.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from github_app.store import tables
 from github_app.store.database import Database
@@ -43,46 +48,55 @@ class Containment:
             else Freeze(row["id"], row["repo"], row["reason"] or "", row["actor"] or "")
         )
 
-    def freeze(self, repo: str | None, reason: str, actor: str) -> bool:
+    def freeze(
+        self, repo: str | None, reason: str, actor: str, *, conn: Connection | None = None
+    ) -> bool:
         """Start a freeze; ``False`` when the same scope is already frozen."""
+        if conn is None:
+            with self._db.write_transaction() as own:
+                return self.freeze(repo, reason, actor, conn=own)
         table = tables.freezes
-        scope = _scope(table, repo)
-        with self._db.engine.begin() as conn:
-            active = conn.execute(
-                sa.select(table.c.id).where(scope, table.c.lifted_at.is_(None))
-            ).first()
-            if active:
-                return False
-            conn.execute(
-                table.insert().values(
-                    repo=repo, reason=reason, actor=actor, created_at=datetime.now(UTC)
-                )
+        active = conn.execute(
+            sa.select(table.c.id).where(_scope(table, repo), table.c.lifted_at.is_(None))
+        ).first()
+        if active:
+            return False
+        conn.execute(
+            table.insert().values(
+                repo=repo, reason=reason, actor=actor, created_at=datetime.now(UTC)
             )
+        )
         return True
 
-    def unfreeze(self, repo: str | None, actor: str) -> bool:
+    def unfreeze(self, repo: str | None, actor: str, *, conn: Connection | None = None) -> bool:
         """Lift the freeze on a scope; ``False`` when it was not frozen."""
+        if conn is None:
+            with self._db.write_transaction() as own:
+                return self.unfreeze(repo, actor, conn=own)
         table = tables.freezes
-        scope = _scope(table, repo)
-        with self._db.engine.begin() as conn:
-            lifted = conn.execute(
-                table.update()
-                .where(scope, table.c.lifted_at.is_(None))
-                .values(lifted_at=datetime.now(UTC), lifted_by=actor)
-            ).rowcount
+        lifted = conn.execute(
+            table.update()
+            .where(_scope(table, repo), table.c.lifted_at.is_(None))
+            .values(lifted_at=datetime.now(UTC), lifted_by=actor)
+        ).rowcount
         return bool(lifted)
 
-    def revoke_session(self, session_id: str, reason: str, actor: str) -> bool:
+    def revoke_session(
+        self, session_id: str, reason: str, actor: str, *, conn: Connection | None = None
+    ) -> bool:
         """Revoke an agent session; ``False`` when it was already revoked."""
-        if self.is_revoked(session_id):
-            return False
+        if conn is None:
+            with self._db.write_transaction() as own:
+                return self.revoke_session(session_id, reason, actor, conn=own)
         table = tables.revoked_sessions
-        with self._db.engine.begin() as conn:
-            conn.execute(
-                table.insert().values(
-                    session_id=session_id, reason=reason, actor=actor, revoked_at=datetime.now(UTC)
-                )
+        query = sa.select(table.c.session_id).where(table.c.session_id == session_id)
+        if conn.execute(query).first() is not None:
+            return False
+        conn.execute(
+            table.insert().values(
+                session_id=session_id, reason=reason, actor=actor, revoked_at=datetime.now(UTC)
             )
+        )
         return True
 
     def is_revoked(self, session_id: str | None) -> bool:

@@ -56,13 +56,3 @@ class DecisionState:
             updated = conn.execute(table.update().where(key).values(**values)).rowcount
             if not updated:
                 conn.execute(table.insert().values(**values))
-
-    def open_records(self) -> list[PrRecord]:
-        """Every PR whose last decision was not passing or not yet merged (for sweeps)."""
-        table = tables.pr_decisions
-        with self._db.engine.connect() as conn:
-            rows = conn.execute(sa.select(table)).mappings().all()
-        return [
-            PrRecord(r["repo_id"], r["pr"], r["head_sha"], r["state"], r["check_run_id"])
-            for r in rows
-        ]

@@ -1,6 +1,6 @@
 """The database handle: one SQLAlchemy engine for SQLite or PostgreSQL, and its migrations.
 
-``Database.open(url)`` accepts the ``DATABASE_URL`` forms of PRODUCT.md:
+``Database.open(url)`` accepts the ``DATABASE_URL`` forms the README lists:
 
 * ``sqlite:///path`` – the embedded default.  The parent directory is created; every connection
   runs in WAL mode with ``synchronous=FULL`` (a commit survives power loss), a busy timeout and

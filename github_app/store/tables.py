@@ -37,6 +37,7 @@ webhook_deliveries = sa.Table(
     sa.Column("event", sa.Text(), nullable=False),
     sa.Column("action", sa.Text()),
     sa.Column("installation_id", sa.BigInteger()),
+    sa.Column("repo_id", sa.BigInteger()),  # migration delivery_keys
     sa.Column("payload", sa.LargeBinary(), nullable=False),
     sa.Column("payload_sha256", sa.String(64), nullable=False),
     sa.Column("received_at", UTCDateTime(), **_now()),

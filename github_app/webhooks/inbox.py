@@ -32,6 +32,8 @@ class Delivery:
     installation_id: int | None
     payload: bytes
     attempts: int
+    repo_id: int | None = None  # GitHub's repository id, copied out of the payload at intake
+    payload_sha256: str | None = None  # computed once, at intake
 
 
 def _now() -> datetime:
@@ -58,9 +60,12 @@ class Inbox:
         action: str | None,
         installation_id: int | None,
         payload: bytes,
+        *,
+        repo_id: int | None = None,
     ) -> bool:
         """Persist a delivery; ``False`` when this delivery id was stored before."""
         row = {
+            "repo_id": repo_id,
             "delivery_id": delivery_id,
             "event": event,
             "action": action,
@@ -120,6 +125,8 @@ class Inbox:
                 installation_id=row["installation_id"],
                 payload=bytes(row["payload"]),
                 attempts=row["attempts"] + 1,
+                repo_id=row["repo_id"],
+                payload_sha256=row["payload_sha256"],
             )
             for row in rows
         ]

@@ -9,18 +9,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+from functools import partial
+from typing import Protocol
 
 from aiohttp import web
 from gidgethub import ValidationFailure, sansio
 
+from github_app.app_keys import SERVICES
+from github_app.config import Settings
 from github_app.logs import get_logger
 from github_app.metrics import WEBHOOKS_RECEIVED
-from github_app.server.keys import SERVICES
 from github_app.webhooks.events import HANDLED_EVENTS
+from github_app.webhooks.inbox import Inbox
+from github_app.webhooks.worker import Worker
 
 log = get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+
+class IntakeServices(Protocol):
+    """What intake uses of the shared services: settings, the inbox, and the worker to wake."""
+
+    settings: Settings
+    inbox: Inbox
+    worker: Worker
 
 
 def _problem(status: int, message: str) -> web.Response:
@@ -50,7 +63,7 @@ def _parse_object(body: bytes) -> dict | None:
 
 async def receive_webhook(request: web.Request) -> web.Response:
     """Handle one GitHub delivery."""
-    services = request.app[SERVICES]
+    services: IntakeServices = request.app[SERVICES]
     if services.settings.setup_mode:
         return _problem(503, "Countersign is in setup mode: GITHUB_APP_ID is not configured")
     event = request.headers.get("X-GitHub-Event", "")
@@ -73,8 +86,14 @@ async def receive_webhook(request: web.Request) -> web.Response:
         WEBHOOKS_RECEIVED.labels(event, "ignored").inc()
         return web.json_response({"status": "ignored", "reason": f"event {event!r} is not used"})
     installation_id = (payload.get("installation") or {}).get("id")
+    repo_id = (payload.get("repository") or {}).get("id")
     stored = await asyncio.to_thread(
-        services.inbox.store, delivery_id, event, payload.get("action"), installation_id, body
+        partial(services.inbox.store, repo_id=repo_id),
+        delivery_id,
+        event,
+        payload.get("action"),
+        installation_id,
+        body,
     )
     WEBHOOKS_RECEIVED.labels(event, "accepted" if stored else "duplicate").inc()
     if stored:

@@ -9,7 +9,6 @@ lease expires, so a restart resumes where the last process stopped.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -26,13 +25,8 @@ Processor = Callable[[Delivery], Awaitable[None]]
 
 def ordering_key(delivery: Delivery) -> str:
     """Deliveries sharing a key are processed one at a time, in order."""
-    try:
-        payload = json.loads(delivery.payload)
-    except ValueError:
-        return delivery.delivery_id
-    repository = payload.get("repository") or {}
-    if repository.get("id") is not None:
-        return f"repo:{repository['id']}"
+    if delivery.repo_id is not None:
+        return f"repo:{delivery.repo_id}"
     return f"installation:{delivery.installation_id}"
 
 

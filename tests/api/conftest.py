@@ -16,11 +16,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from github_app.api.routes import add_api_routes
+from github_app.app_keys import SERVICES
 from github_app.config import Settings
-from github_app.ledger import Ledger, load_or_create_signing_key
-from github_app.server.keys import SERVICES
+from github_app.ledger import load_or_create_signing_key
 from github_app.state.containment import Containment
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 from github_app.tokens import TokenStore
 from tests.api.scenario import ApiServices, seed
 from tests.support.databases import database, database_url  # noqa: F401

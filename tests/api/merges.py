@@ -23,7 +23,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from github_app.ledger import Ledger, NewEntry
+from github_app.ledger import NewEntry
+from github_app.store.ledger import Ledger
 
 MERGE_SHA = {1: "1" * 40, 2: "2" * 40, 3: "3" * 40, 4: "4" * 40, 9: "9" * 40}
 POLICY_SHA = "e" * 64

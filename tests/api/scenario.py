@@ -27,9 +27,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from github_app.config import Settings
-from github_app.ledger import Ledger, NewEntry
+from github_app.ledger import NewEntry
 from github_app.state.containment import Containment
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 
 CHECKPOINTED = 15
 TOTAL = 16

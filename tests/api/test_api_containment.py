@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from aiohttp import web
 
-from github_app.api.containment import ContainmentEvent
+from github_app.api.freeze_revoke import ContainmentEvent
 from github_app.api.routes import ON_CONTAINMENT_CHANGE
 from tests.api.conftest import Tokens, build_app
 
@@ -106,3 +106,44 @@ async def test_containment_hook_runs_after_a_change(aiohttp_client, services, to
     )
     await asyncio.wait_for(called.wait(), timeout=5)
     assert [(e.action, e.repo, e.actor) for e in seen] == [("freeze", "acme/app", "secops")]
+
+
+class _FailingLedger:
+    """A ledger whose append fails after the state change was made in the same transaction."""
+
+    def __init__(self, real) -> None:
+        self._real = real
+
+    def entries(self, **filters):
+        return self._real.entries(**filters)
+
+    def append(self, entry, *, conn=None):
+        self._real.append(entry, conn=conn)  # the entry is written, then the unit of work fails
+        raise RuntimeError("disk full")
+
+    def maybe_checkpoint(self):
+        return self._real.maybe_checkpoint()
+
+
+@pytest.mark.parametrize("action", ["freeze", "unfreeze", "revoke"])
+def test_a_failure_between_state_and_evidence_leaves_neither(services, action) -> None:
+    """State and its ledger entry commit together: a failed append rolls the state back too."""
+    from dataclasses import replace
+
+    from github_app.api import freeze_revoke
+
+    if action == "unfreeze":
+        freeze_revoke.freeze(services, "acme/app", "incident", "secops")
+    before = [e.kind for e in services.ledger.entries()]
+    broken = replace(services, ledger=_FailingLedger(services.ledger))
+    run = {
+        "freeze": lambda: freeze_revoke.freeze(broken, "acme/app", "incident", "secops"),
+        "unfreeze": lambda: freeze_revoke.unfreeze(broken, "acme/app", "secops"),
+        "revoke": lambda: freeze_revoke.revoke_session(broken, "sess-9", "leak", "secops"),
+    }[action]
+    with pytest.raises(RuntimeError, match="disk full"):
+        run()
+    assert [e.kind for e in services.ledger.entries()] == before
+    frozen = services.containment.active_freeze("acme/app") is not None
+    assert frozen is (action == "unfreeze"), "the state change was rolled back with the entry"
+    assert not services.containment.is_revoked("sess-9")

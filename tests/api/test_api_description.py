@@ -8,7 +8,7 @@ from aiohttp.test_utils import make_mocked_request
 from openapi_spec_validator import validate
 from pydantic import BaseModel, Field
 
-from github_app.api import containment
+from github_app.api import freeze_revoke
 from github_app.api.openapi import ChangePage, Content, Operation, docs_html
 from github_app.api.openapi import openapi_document as describe
 from github_app.api.routes import ROUTES, openapi_document, query_of
@@ -59,7 +59,7 @@ def test_constraints_come_from_the_model_constants() -> None:
     document = openapi_document()
     for body in ("RevokeRequest", "FreezeRequest"):
         reason = _schema(document, body)["properties"]["reason"]
-        assert (reason["minLength"], reason["maxLength"]) == (1, containment.MAX_REASON)
+        assert (reason["minLength"], reason["maxLength"]) == (1, freeze_revoke.MAX_REASON)
     limit = _parameter(document, "/changes", "get", "limit")["schema"]
     assert (limit["minimum"], limit["maximum"]) == (1, MAX_LIMIT)
     assert _parameter(document, "/changes/sample", "get", "seed")["schema"]["maxLength"] == MAX_SEED
@@ -96,11 +96,11 @@ def test_the_table_declares_each_route_once() -> None:
 
 
 async def test_reason_longer_than_the_model_allows_is_refused(api, tokens: Tokens) -> None:
-    too_long = {"reason": "x" * (containment.MAX_REASON + 1)}
+    too_long = {"reason": "x" * (freeze_revoke.MAX_REASON + 1)}
     response = await api.post("/api/v1/freeze", json=too_long, headers=tokens.admin)
     assert response.status == 400
     assert (await response.json())["error"].startswith("reason:")
-    longest = {"reason": "x" * containment.MAX_REASON}
+    longest = {"reason": "x" * freeze_revoke.MAX_REASON}
     assert (await api.post("/api/v1/freeze", json=longest, headers=tokens.admin)).status == 200
 
 

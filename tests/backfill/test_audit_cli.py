@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from github_app.cli import main
 from github_app.jobs import backfill as backfill_job
-from github_app.ledger import Ledger, load_or_create_signing_key
+from github_app.ledger import load_or_create_signing_key
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 from tests.backfill.history import REPO, History
 from tests.support.fake_github import FAKE_API_URL, FAKE_APP_ID, FakeGitHub
 

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from github_app.cli import main
-from github_app.ledger import Ledger
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from github_app.ledger import Ledger, load_or_create_signing_key
+from github_app.ledger import load_or_create_signing_key
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 from tests.api.scenario import seed
 from tests.support.databases import database_url  # noqa: F401
 

@@ -5,21 +5,19 @@ from __future__ import annotations
 import csv
 import json
 
+import click
 import sqlalchemy as sa
 
-from github_app.cli.evidence_commands import (
-    COMMANDS,
-    evidence,
-    freeze_command,
-    session_group,
-)
-from github_app.evidence.encode import record_from_csv
+from github_app.cli.containment_commands import freeze_command, session_group
+from github_app.cli.evidence_commands import evidence
+from github_app.cli.root import main
 from github_app.evidence.offline import verify_export
 from github_app.ledger import verify_proof_offline
 from github_app.state.containment import Containment
 from tests.api.scenario import CHECKPOINTED, EXPECTED_STATUSES, TOTAL
 from tests.evidence.conftest import Cli
 from tests.support.databases import drop_append_only_guards
+from tests.support.evidence_reading import record_from_csv
 
 
 def as_json(result) -> object:
@@ -27,7 +25,10 @@ def as_json(result) -> object:
 
 
 def test_commands_are_exposed_for_the_root_group() -> None:
-    assert [command.name for command in COMMANDS] == ["evidence", "freeze", "session"]
+    names = main.list_commands(click.Context(main))
+    assert {"evidence", "freeze", "session"} <= set(names)
+    for name in ("evidence", "freeze", "session"):
+        assert main.get_command(click.Context(main), name).name == name
     assert set(evidence.commands) == {
         "session",
         "changes",

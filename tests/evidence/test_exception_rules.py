@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from github_app.evidence.exceptions import collect_post_reviews, exception_items
+from github_app.evidence.audit_exceptions import collect_post_reviews, exception_items
 from tests.evidence.chain import T0, entry
 
 EMERGENCY = entry("emergency_change", 5, repo="o/r", pr=9, occurred_at=T0)

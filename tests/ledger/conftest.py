@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from github_app.ledger import CheckpointSigner, Ledger, load_or_create_signing_key
+from github_app.ledger import CheckpointSigner, load_or_create_signing_key
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 from tests.ledger.helpers import FakeClock, make_entry
 from tests.support import databases
 

@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from github_app.ledger import GENESIS_HASH, Ledger, LedgerEntry
+from github_app.ledger import GENESIS_HASH, LedgerEntry
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 from github_app.store.tables import ledger_entries
 from tests.ledger.helpers import START, make_entry
 

@@ -10,17 +10,12 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from github_app.ledger import (
-    CheckpointSigner,
-    Ledger,
-    LedgerEntry,
-    LedgerIntegrityError,
-    NewEntry,
-)
-from github_app.ledger import ledger as ledger_module
+from github_app.ledger import CheckpointSigner, LedgerEntry, NewEntry
 from github_app.ledger.entry import canonical_json
 from github_app.ledger.verification import ROW_FIELDS, ChainVerifier
 from github_app.store import Database
+from github_app.store import ledger as ledger_module
+from github_app.store.ledger import Ledger, LedgerIntegrityError
 from github_app.store.tables import ledger_checkpoints, ledger_entries
 from tests.ledger.helpers import START, make_entry
 from tests.support.databases import drop_append_only_guards

@@ -155,8 +155,23 @@ async def test_transient_failures_are_retried():
     route = respx.post(HOOK).mock(
         side_effect=[httpx.Response(503), httpx.ConnectError("down"), httpx.Response(200)]
     )
-    [result] = await send(alerts(webhooks=[{"url": HOOK}]))
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async with httpx.AsyncClient() as client:
+        [result] = await send_alerts(
+            alerts(webhooks=[{"url": HOOK}]),
+            "direct_push",
+            PAYLOAD,
+            "t",
+            client=client,
+            env=ENV,
+            sleep=sleep,
+        )
     assert result.ok and result.attempts == 3 and route.call_count == 3
+    assert slept == [1.0, 2.0], "exponential backoff between attempts"
 
 
 @respx.mock

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from github_app.handlers.context import HandlerContext
+from github_app.context import HandlerContext
 from github_app.jobs.installations import context_for
 from tests.support.fake_github import FakeGitHub
 

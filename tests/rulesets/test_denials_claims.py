@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from github_app.jobs import cursors
 from github_app.jobs.denials import claim_and_append
 from github_app.ledger import NewEntry
-from github_app.ledger.ledger import Ledger
+from github_app.state import cursors
+from github_app.store.ledger import Ledger
 from github_app.store.tables import sync_cursors
 from tests.support.databases import database, database_url  # noqa: F401
 

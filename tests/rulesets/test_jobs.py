@@ -89,7 +89,8 @@ async def test_default_jobs_are_containment_denials_and_the_sweep(app_harness):
 async def test_the_checkpoint_job_signs_entries_left_after_the_last_due_checkpoint(app_harness):
     from datetime import UTC, datetime, timedelta
 
-    from github_app.ledger import Ledger, NewEntry, load_or_create_signing_key
+    from github_app.ledger import NewEntry, load_or_create_signing_key
+    from github_app.store.ledger import Ledger
 
     services = app_harness.services
     services.ledger.append(NewEntry(kind="freeze", occurred_at=datetime.now(UTC)))

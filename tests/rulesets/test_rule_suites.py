@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from github_app.jobs import cursors
 from github_app.jobs.denials import denial_data, pull_denials, time_period_for
 from github_app.rulesets.sync import Repository
 from tests.rulesets.helpers import REPO, REPO_ID, entries, installation_context
@@ -104,7 +103,6 @@ async def test_a_crash_while_recording_loses_no_suite(app_harness, rule_suites, 
         return real_append(entries, conn=conn)
 
     monkeypatch.setattr(ledger, "append_many", crash_once)
-    monkeypatch.setattr(cursors, "release", lambda *_: None)  # a dead process cleans nothing up
     with pytest.raises(Crash):
         await pull_denials(ctx, repo, now=NOW)
     assert entries(app_harness, "push_denied") == []

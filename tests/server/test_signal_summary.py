@@ -1,7 +1,7 @@
 """Ledger entries keep one row per distinct signal, with how often it was seen."""
 
 from github_app.core.models import Signal, Strength
-from github_app.handlers.pipeline import summarise_signals
+from github_app.evidence.pr_entries import summarise_signals
 
 
 def test_repeated_markers_are_grouped_strongest_first():

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from github_app.ledger import Ledger, NewEntry
+from github_app.ledger import NewEntry
 from github_app.store import Database
+from github_app.store.ledger import Ledger
 from github_app.store.roles import app_role_grants_sql, apply_app_role_grants
 from github_app.store.tables import access_log, webhook_deliveries
 

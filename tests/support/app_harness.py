@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from github_app.app_keys import SERVICES
 from github_app.config import Settings
 from github_app.github.client import GitHubClient, RetryPolicy
 from github_app.server.app import create_app
-from github_app.server.keys import SERVICES
 from github_app.services import Services
 from tests.support.fake_github import FAKE_APP_ID, FakeGitHub, no_sleep
 from tests.support.webhooks import signed_headers

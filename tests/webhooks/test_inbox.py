@@ -69,7 +69,7 @@ def test_failures_back_off_then_park_the_delivery_as_dead(database):  # noqa: F8
 async def test_the_worker_processes_in_order_and_marks_done(database):  # noqa: F811
     inbox = Inbox(database)
     for number in range(3):
-        inbox.store(f"d{number}", "push", None, 7, b'{"repository": {"id": 1}}')
+        inbox.store(f"d{number}", "push", None, 7, b'{"repository": {"id": 1}}', repo_id=1)
     seen: list[str] = []
 
     async def process(delivery) -> None:
@@ -102,3 +102,35 @@ def test_a_duplicate_of_a_done_delivery_is_not_processed_again(database):  # noq
     inbox.store("d1", "push", None, 7, b"{}")
     assert inbox.status_of("d1") == "done"
     assert inbox.claim() == []
+
+
+async def test_intake_keeps_the_repository_and_the_payload_hash_for_the_ledger(app_harness):
+    """Hashed and keyed once at intake: the ledger cites the hash of the bytes GitHub sent."""
+    import hashlib
+    import json
+
+    from tests.support.pr_scenario import PullRequestScenario
+
+    scenario = PullRequestScenario(app_harness.github)
+    payload = scenario.event("opened")
+    body = json.dumps(payload).encode()
+    response = await app_harness.deliver("pull_request", body, delivery_id="d-keys")
+    assert response.status == 202
+    with app_harness.services.db.connect() as conn:
+        row = (
+            conn.execute(
+                sa.select(tables.webhook_deliveries).where(
+                    tables.webhook_deliveries.c.delivery_id == "d-keys"
+                )
+            )
+            .mappings()
+            .one()
+        )
+    assert row["repo_id"] == payload["repository"]["id"]
+    assert row["payload_sha256"] == hashlib.sha256(body).hexdigest()
+    await app_harness.drain()
+    entries = list(app_harness.services.ledger.entries())
+    assert entries, "the delivery was processed"
+    assert {(e.delivery_id, e.payload_sha256) for e in entries} == {
+        ("d-keys", hashlib.sha256(body).hexdigest())
+    }

@@ -17,7 +17,7 @@ Tables (all timestamps are timezone-aware and stored in UTC):
     ``locked_by``; ``last_error`` keeps the latest failure, ``processed_at`` the completion time.
 
 ``ledger_entries``
-    The evidence ledger (PRODUCT.md "The evidence ledger").  ``seq`` is the one global sequence
+    The evidence ledger.  ``seq`` is the one global sequence
     (1, 2, 3… with no gaps), ``id`` a UUID, ``kind`` one of the documented kinds,
     ``occurred_at`` GitHub's time and ``recorded_at`` ours.  Attribution columns:
     ``session_id`` (+ ``session_derived``), ``agent``, ``launched_by``, ``repo`` (full name) and

@@ -47,12 +47,6 @@ def claim(db: Database, name: str, value: str = "") -> bool:
     return True
 
 
-def release(db: Database, name: str) -> None:
-    """Remove ``name`` (undo a claim whose work failed, so a later run retries it)."""
-    with db.transaction() as conn:
-        conn.execute(sync_cursors.delete().where(sync_cursors.c.name == name))
-
-
 def prune(db: Database, prefix: str, older_than: datetime) -> int:
     """Delete the rows named ``prefix…`` last written before ``older_than``; returns how many."""
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from github_app.core.models import Account, Commit, GitIdentity, PullRequest, Review
+from github_app.ledger.entry import parse_rfc3339
 
 Json = dict[str, Any]
 
@@ -82,3 +84,15 @@ def review(data: Json) -> Review | None:
         commit_id=data.get("commit_id") or "",
         submitted_at=data.get("submitted_at"),
     )
+
+
+def parse_time(value: str | int | float | None) -> datetime:
+    """GitHub's timestamps (ISO 8601 strings, or epoch seconds in a few events) as UTC.
+
+    A missing timestamp means "now": GitHub omits it only for events that just happened.
+    """
+    if value is None:
+        return datetime.now(UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return parse_rfc3339(value)

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from github_app.context import AppServices
 from github_app.jobs.installations import for_each_repository
 from github_app.jobs.sweep import sweep_repository
 from github_app.logs import get_logger
 from github_app.store import tables
 from github_app.store.database import Database
-
-if TYPE_CHECKING:
-    from github_app.services import Services
 
 log = get_logger(__name__)
 
@@ -49,7 +46,7 @@ def containment_fingerprint(db: Database) -> Fingerprint:
 class ContainmentWatch:
     """Remembers the last fingerprint and re-evaluates open PRs when it moves."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: AppServices) -> None:
         self._services = services
         self._seen: Fingerprint | None = None
         self._lock = asyncio.Lock()

@@ -22,14 +22,17 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from github_app.app_keys import SERVICES
+from github_app.config import Settings
 from github_app.evidence.params import InvalidParameter
 from github_app.logs import get_logger
-from github_app.server.keys import SERVICES
+from github_app.state.containment import Containment
 from github_app.store.database import Database
+from github_app.store.ledger import Ledger
 from github_app.store.tables import access_log
 from github_app.tokens import ApiToken, Role, TokenStore
 
@@ -74,8 +77,17 @@ def json_error(status: int, message: str, **headers: str) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers or None)
 
 
-def services_of(request: web.Request) -> Any:
-    """The shared services (``.db``, ``.ledger``, ``.containment``, ``.settings``)."""
+class ApiServices(Protocol):
+    """What the API uses of the shared services (the App's ``Services``, or a test's subset)."""
+
+    settings: Settings
+    db: Database
+    ledger: Ledger
+    containment: Containment
+
+
+def services_of(request: web.Request) -> ApiServices:
+    """The shared services the API reads and changes."""
     return request.config_dict[SERVICES]
 
 

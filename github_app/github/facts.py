@@ -10,11 +10,12 @@ import base64
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from gidgethub import BadRequest, RateLimitExceeded
+from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
+from github_app.core import github_json
 from github_app.core.models import Commit, PullRequest, Review
-from github_app.handlers import parse
+from github_app.github.retry import is_rate_limit_error
 from github_app.policy.evaluate import ReviewerFacts
 from github_app.policy.loader import (
     ORG_POLICY_PATH,
@@ -64,9 +65,9 @@ async def pull_request_facts(gh: GitHubAPI, pr: PullRequest) -> PullRequestFacts
         if changed.get("previous_filename"):
             paths.append(changed["previous_filename"])
     return PullRequestFacts(
-        commits=tuple(parse.api_commit(c) for c in commits),
+        commits=tuple(github_json.api_commit(c) for c in commits),
         files=tuple(dict.fromkeys(paths)),
-        reviews=tuple(filter(None, (parse.review(r) for r in reviews))),
+        reviews=tuple(filter(None, (github_json.review(r) for r in reviews))),
         incomplete=_shortfall(pr, len(commits), len(files)),
     )
 
@@ -109,18 +110,11 @@ async def load_policy(
     except PolicyError as error:
         return None, str(error)
     except BadRequest as error:
-        if is_rate_limit(error):
+        if is_rate_limit_error(error):
             raise  # transient: the worker retries the delivery after the reset
         return None, f"could not read the policy: {error}"
     except UnicodeDecodeError as error:
         return None, f"could not read the policy: {error}"
-
-
-def is_rate_limit(error: BadRequest) -> bool:
-    """GitHub's primary (403/429 with no quota left) or secondary rate limit."""
-    if isinstance(error, RateLimitExceeded) or error.status_code == 429:
-        return True
-    return error.status_code == 403 and "rate limit" in str(error).lower()
 
 
 def referenced_teams(policy: Policy) -> frozenset[str]:
