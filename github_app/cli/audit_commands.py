@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import click
 
-from github_app.cli.root import settings_or_exit
+from github_app.cli.common import settings_or_exit
 from github_app.config import Settings
 from github_app.core.catalogue import load_catalogue
 from github_app.evidence.backfill import CSV_COLUMNS, csv_row, summary_counts
