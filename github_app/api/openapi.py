@@ -160,6 +160,29 @@ class DsseEnvelope(Answer):
     signatures: list[DsseSignature]
 
 
+class ActiveFreeze(Answer):
+    """A freeze in force."""
+
+    repo: str | None = Field(description="owner/name, or null for every repository.")
+    reason: str
+    actor: str
+
+
+class FreezeStatus(Answer):
+    """Every freeze in force (none: agents are not frozen)."""
+
+    frozen: bool
+    freezes: list[ActiveFreeze]
+
+
+class PublicKey(Answer):
+    """The key that signs checkpoints, attestations and audit packs."""
+
+    key_id: str
+    public_key_pem: str
+    public_key_hex: str
+
+
 class ContainmentResult(Answer):
     """What a freeze, unfreeze or revocation did."""
 

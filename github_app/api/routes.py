@@ -58,7 +58,9 @@ from github_app.api.openapi import (
     DsseEnvelope,
     EntryPage,
     ExceptionPage,
+    FreezeStatus,
     Operation,
+    PublicKey,
     SampleBody,
     SessionTimeline,
     docs_html,
@@ -304,6 +306,26 @@ async def get_pack(request: web.Request) -> web.Response:
     )
 
 
+async def get_public_key(request: web.Request) -> web.Response:
+    """``GET /ledger/public-key``: the signing key, to verify exports, proofs, packs offline."""
+    signer = services_of(request).ledger.signer
+    if signer is None:
+        raise ApiError(404, "no ledger signing key is configured")
+    body = {
+        "key_id": signer.key_id,
+        "public_key_pem": signer.public_key_pem(),
+        "public_key_hex": signer.public_key_hex,
+    }
+    return web.json_response(body)
+
+
+async def get_freeze(request: web.Request) -> web.Response:
+    """``GET /freeze``: the freezes in force."""
+    freezes = await asyncio.to_thread(services_of(request).containment.active_freezes)
+    items = [{"repo": f.repo, "reason": f.reason, "actor": f.actor} for f in freezes]
+    return web.json_response({"frozen": bool(items), "freezes": items})
+
+
 # --- admin routes ---------------------------------------------------------------------------
 
 
@@ -500,6 +522,23 @@ ROUTES: tuple[Operation, ...] = (
         summary="The audit pack of a period: a signed zip an auditor verifies offline",
         query=PackQuery,
         response=PACK,
+    ),
+    Operation(
+        "get",
+        "/ledger/public-key",
+        get_public_key,
+        role="auditor",
+        summary="The public key that signs checkpoints, attestations and audit packs",
+        response=PublicKey,
+        not_found="No signing key is configured.",
+    ),
+    Operation(
+        "get",
+        "/freeze",
+        get_freeze,
+        role="auditor",
+        summary="The freezes in force",
+        response=FreezeStatus,
     ),
     Operation(
         "post",

@@ -1,74 +1,93 @@
-"""``countersign evidence …``: the auditor API's queries and export, read straight from the store.
+"""``countersign evidence …``: the auditor API's queries, export, attestations and audit pack.
 
-The same queries as the auditor API (:mod:`github_app.api.queries`), read from the store named by
-``DATABASE_URL``.  Output is a readable table by default and JSON with ``--json``; export shows a
-progress bar on stderr.  ``verify``, ``prove`` and ``public-key`` live in ``verify_commands``.
+Each command reads the store named by ``DATABASE_URL`` — read-only: it never creates a store —
+or, with ``--url``/``COUNTERSIGN_URL`` and ``COUNTERSIGN_TOKEN``, a remote Countersign's API
+(:mod:`github_app.cli.sources`).  Output is a table that fits 100 columns by default
+(``--wide`` for every column in full) and JSON with ``--json``; export shows a progress bar on
+stderr.  ``verify``, ``prove`` and ``public-key`` live in ``verify_commands``.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Any, TextIO
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import click
 from tabulate import tabulate
 
-from github_app.api import queries
-from github_app.api.export import ExportCursor
 from github_app.cli import verify_commands
 from github_app.cli.common import (
-    all_pages,
     filter_options,
-    open_services,
     parse_filter_options,
     print_json,
     short,
     table,
     when,
 )
-from github_app.evidence.params import (
-    MAX_LIMIT,
-    InvalidParameter,
-    parse_text,
-)
+from github_app.cli.sources import remote_option, source_for
+from github_app.evidence.params import InvalidParameter, parse_text, parse_timestamp
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE, new_seed
 
 
-def _change_table(items: list[dict[str, Any]]) -> str:
+def _day(value: str | None) -> str:
+    return (value or "")[:10]
+
+
+def change_table(items: list[dict[str, Any]], wide: bool) -> str:
+    """The population as a table (the narrow form leaves out session and launcher)."""
+    if wide:
+        headers = [
+            "seq",
+            "occurred_at",
+            "repo",
+            "pr",
+            "status",
+            "agent",
+            "session",
+            "launched_by",
+            "approvers",
+            "merged/pushed by",
+            "sha",
+            "backfilled",
+        ]
+        rows = [
+            [
+                i["seq"],
+                when(i["occurred_at"]),
+                i["repo"],
+                i["pr"],
+                i["status"],
+                i["agent"],
+                i["session_id"],
+                i["launched_by"],
+                ",".join(i["approvers"]),
+                i["merged_by"],
+                i["merge_sha"],
+                "yes" if i.get("backfilled") else "",
+            ]
+            for i in items
+        ]
+        return table(rows, headers, wide=True)
+    headers = ["seq", "date", "repo", "pr", "status", "agent", "approvers", "by", "sha"]
     rows = [
         [
             i["seq"],
-            when(i["occurred_at"]),
+            _day(i["occurred_at"]),
             i["repo"],
             i["pr"],
-            i["status"],
+            i["status"] + ("*" if i.get("backfilled") else ""),
             i["agent"],
-            i["session_id"],
-            i["launched_by"],
             ",".join(i["approvers"]),
             i["merged_by"],
-            short(i["merge_sha"]),
+            (i["merge_sha"] or "")[:7],
         ]
         for i in items
-    ]
-    headers = [
-        "seq",
-        "occurred_at",
-        "repo",
-        "pr",
-        "status",
-        "agent",
-        "session",
-        "launched_by",
-        "approvers",
-        "merged/pushed by",
-        "sha",
     ]
     return table(rows, headers)
 
 
-def _entry_table(items: list[dict[str, Any]]) -> str:
+def _entry_table(items: list[dict[str, Any]], wide: bool) -> str:
     rows = [
         [
             i["seq"],
@@ -78,12 +97,18 @@ def _entry_table(items: list[dict[str, Any]]) -> str:
             i["repo"],
             i["pr"],
             i["actor"],
-            short(i["head_sha"]),
+            i["head_sha"] if wide else short(i["head_sha"])[:7],
         ]
         for i in items
     ]
     headers = ["seq", "occurred_at", "kind", "state", "repo", "pr", "actor", "head_sha"]
-    return table(rows, headers)
+    return table(rows, headers, wide=wide)
+
+
+def _backfill_note(items: list[dict[str, Any]], wide: bool) -> str:
+    if wide or not any(i.get("backfilled") for i in items):
+        return ""
+    return "\n* imported from GitHub's history by `countersign audit --record`"
 
 
 @click.group()
@@ -94,24 +119,15 @@ def evidence() -> None:
 @evidence.command("session")
 @click.argument("session_id")
 @filter_options
-def session_command(session_id: str, repo, since, until, agent, as_json: bool) -> None:
+@remote_option
+def session_command(session_id: str, repo, since, until, agent, as_json, wide, url) -> None:
     """A session's attribution and whole timeline, in order."""
-    services = open_services()
     filters = parse_filter_options(repo, since, until, agent)
-    summary = queries.session_summary(services.ledger, session_id)
-    if summary.entries == 0:
-        raise click.ClickException(f"no ledger entry for session {session_id!r}")
-    attribution = summary.as_dict(revoked=services.containment.is_revoked(session_id))
-    items = list(
-        all_pages(
-            lambda after: queries.evidence_page(
-                services.ledger, filters, after=after, limit=MAX_LIMIT, session_id=session_id
-            )
-        )
-    )
+    body = source_for(url).session(session_id, filters)
     if as_json:
-        print_json({"session_id": session_id, "attribution": attribution, "items": items})
+        print_json(body)
         return
+    attribution = body["attribution"]
     facts = [
         [key, ", ".join(map(str, value)) if isinstance(value, list) else value]
         for key, value in attribution.items()
@@ -122,29 +138,30 @@ def session_command(session_id: str, repo, since, until, agent, as_json: bool) -
     )
     click.echo(tabulate(facts, tablefmt="plain"))
     click.echo()
-    click.echo(_entry_table(items))
-
-
-def _every(page_of: Callable[..., Any], filters: Any) -> list[Any]:
-    """Every item of a paginated query over the configured store."""
-    ledger = open_services().ledger
-    return list(all_pages(lambda after: page_of(ledger, filters, after=after, limit=MAX_LIMIT)))
+    click.echo(_entry_table(body["items"], wide))
 
 
 @evidence.command("changes")
 @filter_options
-def changes_command(repo, since, until, agent, as_json: bool) -> None:
+@remote_option
+def changes_command(repo, since, until, agent, as_json, wide, url) -> None:
     """The change population: every merge and direct push, with its status."""
-    items = _every(queries.changes_page, parse_filter_options(repo, since, until, agent))
+    items = source_for(url).changes(parse_filter_options(repo, since, until, agent))
     if as_json:
         print_json(items)
         return
-    click.echo(_change_table(items))
+    click.echo(change_table(items, wide) + _backfill_note(items, wide))
     click.echo(f"\n{len(items)} change(s)")
 
 
-@evidence.command("sample")
-@click.option(
+def _seed(seed: str | None) -> str:
+    try:
+        return parse_text("seed", seed) or new_seed()
+    except InvalidParameter as error:
+        raise click.BadParameter(str(error)) from None
+
+
+sample_size = click.option(
     "--n",
     "n",
     type=click.IntRange(1, MAX_SAMPLE_SIZE),
@@ -152,30 +169,30 @@ def changes_command(repo, since, until, agent, as_json: bool) -> None:
     show_default=True,
     help="Sample size.",
 )
+
+
+@evidence.command("sample")
+@sample_size
 @click.option("--seed", help="Seed (text); the same seed and population give the same sample.")
 @filter_options
-def sample_command(n: int, seed: str | None, repo, since, until, agent, as_json: bool) -> None:
+@remote_option
+def sample_command(n: int, seed, repo, since, until, agent, as_json, wide, url) -> None:
     """A reproducible random sample of the change population."""
-    services = open_services()
     filters = parse_filter_options(repo, since, until, agent)
-    try:
-        chosen = parse_text("seed", seed) or new_seed()
-    except InvalidParameter as error:
-        raise click.BadParameter(str(error)) from None
-    drawn = queries.sample(services.ledger, filters, n=n, seed=chosen)
-    body = queries.sample_body(drawn, filters)
+    body = source_for(url).sample(filters, n, _seed(seed))
     if as_json:
         print_json(body)
         return
-    click.echo(f"seed {drawn.seed}: {len(drawn.rows)} of {drawn.population_size} change(s)")
-    click.echo(_change_table(body["items"]))
+    click.echo(f"seed {body['seed']}: {len(body['items'])} of {body['population_size']} change(s)")
+    click.echo(change_table(body["items"], wide))
 
 
 @evidence.command("exceptions")
 @filter_options
-def exceptions_command(repo, since, until, agent, as_json: bool) -> None:
+@remote_option
+def exceptions_command(repo, since, until, agent, as_json, wide, url) -> None:
     """Violations, bypasses, unapproved and emergency merges, overdue post-reviews."""
-    items = _every(queries.exceptions_page, parse_filter_options(repo, since, until, agent))
+    items = source_for(url).exceptions(parse_filter_options(repo, since, until, agent))
     if as_json:
         print_json(items)
         return
@@ -183,20 +200,17 @@ def exceptions_command(repo, since, until, agent, as_json: bool) -> None:
         [
             i["seq"],
             i["type"],
-            when(i["occurred_at"]),
+            when(i["occurred_at"]) if wide else _day(i["occurred_at"]),
             i["repo"],
             i["pr"],
             i["agent"],
             i["actor"],
-            when(i["detail"].get("post_review_due")),
+            _day(i["detail"].get("post_review_due")),
         ]
         for i in items
     ]
-    click.echo(
-        table(
-            rows, ["seq", "type", "occurred_at", "repo", "pr", "agent", "actor", "post-review due"]
-        )
-    )
+    headers = ["seq", "type", "occurred_at", "repo", "pr", "agent", "actor", "post-review due"]
+    click.echo(table(rows, headers, wide=wide))
     click.echo(f"\n{len(items)} exception(s)")
 
 
@@ -209,28 +223,88 @@ def exceptions_command(repo, since, until, agent, as_json: bool) -> None:
     required=True,
     help="File to write ('-' for standard output).",
 )
-def export_command(fmt: str, output: str) -> None:
+@remote_option
+def export_command(fmt: str, output: str, url: str | None) -> None:
     """Export the whole ledger with its latest signed checkpoint (the last record)."""
-    services = open_services()
-    cursor = ExportCursor(services.ledger, fmt)
+    chunks = source_for(url).export(fmt)
     if output == "-":
-        _write_export(cursor, sys.stdout, lambda _done: None)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
         return
-    with (
-        open(output, "w", encoding="utf-8", newline="") as handle,
-        click.progressbar(length=cursor.head, label="Exporting", file=sys.stderr) as bar,
-    ):
-        _write_export(cursor, handle, lambda done: bar.update(done - bar.pos))
-    size = cursor.checkpoint.size if cursor.checkpoint else "none"
+    written = 0
+    with open(output, "w", encoding="utf-8", newline="") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+            written += chunk.count("\n")
+    click.echo(f"exported {max(written - 1, 0)} entries and the checkpoint to {output}", err=True)
+
+
+@evidence.command("attest")
+@click.argument("sha")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the envelope here (default: standard output).",
+)
+@remote_option
+def attest_command(sha: str, output: str | None, url: str | None) -> None:
+    """The signed attestation (in-toto Statement, DSSE) of the change merged as SHA."""
+    import json
+
+    envelope = source_for(url).attestation(sha)
+    text = json.dumps(envelope, indent=2) + "\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"attestation of {sha} written to {output}", err=True)
+        return
+    click.echo(text, nl=False)
+
+
+def _period_end(value: str) -> datetime:
+    """``--until``: a date means through that day; a time is exclusive."""
+    moment = _moment(value, "--until")
+    if len(value) == 10:
+        return datetime.combine(moment.date(), time(), tzinfo=UTC) + timedelta(days=1)
+    return moment
+
+
+def _moment(value: str, option: str) -> datetime:
+    try:
+        moment = parse_timestamp(option.lstrip("-"), value)
+    except InvalidParameter as error:
+        raise click.BadParameter(str(error), param_hint=option) from None
+    assert moment is not None
+    return moment
+
+
+@evidence.command("pack")
+@click.option("--since", required=True, help="Start of the period (YYYY-MM-DD or ISO time).")
+@click.option("--until", required=True, help="End (a date means through that day).")
+@sample_size
+@click.option("--seed", help="Sample seed (chosen at random when omitted; kept in the pack).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="The zip to write.",
+)
+@remote_option
+def pack_command(since, until, n, seed, output, url) -> None:
+    """The audit pack of a period: a signed zip an auditor verifies offline."""
+    start, end = _moment(since, "--since"), _period_end(until)
+    if start >= end:
+        raise click.BadParameter("must be before --until", param_hint="--since")
+    body = source_for(url).pack(start, end, n, _seed(seed))
+    with open(output, "wb") as handle:
+        handle.write(body)
     click.echo(
-        f"exported {cursor.exported} entries to {output} (checkpoint size: {size})", err=True
+        f"audit pack {start:%Y-%m-%d}..{end:%Y-%m-%d} written to {output} "
+        f"({len(body)} bytes); verify it with "
+        f"`countersign evidence verify --pack {output} --public-key KEY.pem`"
     )
-
-
-def _write_export(cursor: ExportCursor, handle: TextIO, progress: Callable[[int], None]) -> None:
-    while (chunk := cursor.next_chunk()) is not None:
-        handle.write(chunk)
-        progress(cursor.exported)
 
 
 evidence.add_command(verify_commands.verify_command)

@@ -38,6 +38,8 @@ def test_commands_are_exposed_for_the_root_group() -> None:
         "verify",
         "prove",
         "public-key",
+        "attest",
+        "pack",
     }
 
 
