@@ -76,7 +76,14 @@ async def witness_checkpoints(services: AppServices) -> list[int]:
         log.warning("witness_unavailable", reason=str(error))
         return []
     checkpoints = await asyncio.to_thread(services.ledger.checkpoints)
-    published = await publish_missing(gh, repo, checkpoints)
+    try:
+        published = await publish_missing(gh, repo, checkpoints)
+    except BadRequest as error:
+        if error.status_code not in (403, 404, 409):
+            raise  # a conflict on the branch (422) or an outage: the next run tries again
+        # 403/404: no Contents write on the repository; 409: the repository is empty.
+        log.warning("witness_refused", repo=repo.full_name, status=error.status_code)
+        return []
     if published:
         log.info("checkpoints_witnessed", repo=repo.full_name, sizes=published)
     return published

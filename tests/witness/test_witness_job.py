@@ -65,3 +65,18 @@ async def test_without_the_repository_witnessing_is_skipped_with_a_warning(app_h
     app_harness.github.route("GET", "/app/installations", json=[])
     append(services, 1)
     assert await witness_job(services).run() == []
+
+
+async def test_without_contents_write_the_job_warns_and_publishes_nothing(app_harness):
+    services = app_harness.services
+    services.settings.countersign_witness_repo = WITNESS
+    repo = FakeGitRepository(app_harness.github, WITNESS)
+    app_harness.github.route(
+        "POST",
+        f"/repos/{WITNESS}/git/blobs",
+        status=403,
+        json={"message": "Resource not accessible by integration", "documentation_url": "x"},
+    )
+    append(services, 2)
+    assert await witness_job(services).run() == []
+    assert len(repo.history()) == 1
