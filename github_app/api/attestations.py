@@ -19,7 +19,12 @@ from github_app.evidence.attestation import (
     statement_payload,
 )
 from github_app.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, sign_envelope
-from github_app.evidence.population import FLAG_KINDS, change_status, collect_flags
+from github_app.evidence.population import (
+    FLAG_KINDS,
+    ChangeFlags,
+    change_status,
+    collect_flags,
+)
 from github_app.ledger.checkpoints import CheckpointSigner
 from github_app.ledger.entry import LedgerEntry
 
@@ -49,10 +54,19 @@ def merged_change(ledger: EntrySource, sha: str) -> LedgerEntry:
 
 
 def attest_entry(
-    ledger: EntrySource, entry: LedgerEntry, signer: CheckpointSigner, web_url: str
+    ledger: EntrySource,
+    entry: LedgerEntry,
+    signer: CheckpointSigner,
+    web_url: str,
+    flags: ChangeFlags | None = None,
 ) -> dict[str, Any]:
-    """The signed DSSE envelope for one merged-change entry."""
-    flags = collect_flags(ledger.entries(kinds=list(FLAG_KINDS), repo=entry.repo))
+    """The signed DSSE envelope for one merged-change entry.
+
+    ``flags`` (the ledger's unapproved/emergency flags) are read when not given; pass them when
+    attesting many changes at once.
+    """
+    if flags is None:
+        flags = collect_flags(ledger.entries(kinds=list(FLAG_KINDS), repo=entry.repo))
     status = entry.data.get("status") if entry.kind == "backfill" else None
     statement = change_statement(entry, status or change_status(entry, flags), web_url=web_url)
     return sign_envelope(statement_payload(statement), IN_TOTO_PAYLOAD_TYPE, signer)

@@ -27,6 +27,7 @@ from github_app.evidence.pack import (
     zip_pack,
 )
 from github_app.evidence.params import Filters, Position
+from github_app.evidence.population import FLAG_KINDS, collect_flags
 from github_app.evidence.sample import draw_sample
 from github_app.evidence.segment import Segment
 from github_app.ledger.checkpoints import Checkpoint
@@ -109,8 +110,9 @@ def build_pack(
     population = queries.population(ledger, filters)
     period = list(ledger.entries(since=since, until=until))
     segment, entries = _segment(ledger, [entry.seq for entry in period])
+    flags = collect_flags(ledger.entries(kinds=list(FLAG_KINDS)))
     attestations = {
-        merge_sha_of(entry): attest_entry(ledger, entry, signer, web_url)
+        merge_sha_of(entry): attest_entry(ledger, entry, signer, web_url, flags)
         for entry in period
         if is_merged_change(entry) and merge_sha_of(entry)
     }
