@@ -38,6 +38,7 @@ COMMAND_FAMILIES = {
     "freeze": "containment_commands:freeze_command",
     "session": "containment_commands:session_group",
     "audit": "audit_commands:audit_command",
+    "hook": "hook_commands:hook",
 }
 
 

@@ -163,6 +163,7 @@ class LocalSource:
         return {
             "session_id": session_id,
             "attribution": summary.as_dict(revoked=revoked),
+            "story": summary.story.as_dict(),
             "items": items,
         }
 
@@ -307,6 +308,7 @@ class RemoteSource:
                 return {
                     "session_id": session_id,
                     "attribution": body["attribution"],
+                    "story": body["story"],
                     "items": items,
                 }
 

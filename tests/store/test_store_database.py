@@ -29,6 +29,7 @@ ALL_TABLES = {
     "pr_decisions",
     "sync_cursors",
     "alembic_version",
+    "agent_operation_buffer",
 }
 
 
