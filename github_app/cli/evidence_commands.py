@@ -3,8 +3,8 @@
 Each command reads the store named by ``DATABASE_URL`` — read-only: it never creates a store —
 or, with ``--url``/``COUNTERSIGN_URL`` and ``COUNTERSIGN_TOKEN``, a remote Countersign's API
 (:mod:`github_app.cli.sources`).  Output is a table that fits 100 columns by default
-(``--wide`` for every column in full) and JSON with ``--json``; export shows a progress bar on
-stderr.  ``verify``, ``prove`` and ``public-key`` live in ``verify_commands``.
+(``--wide`` for every column in full) and JSON with ``--json``; export says on stderr how many
+entries it wrote.  ``verify``, ``prove`` and ``public-key`` live in ``verify_commands``.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ import html
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -411,8 +412,8 @@ def _read_members(pack: bytes) -> dict[str, bytes] | str:
                 return f"{info.filename}: appears twice in the zip"
             try:
                 members[info.filename] = archive.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError) as error:
-                return f"{info.filename}: unreadable ({error})"
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error) as error:
+                return f"{info.filename}: unreadable, the zip is damaged ({error})"
     return members
 
 
