@@ -109,15 +109,32 @@ async def publish_checkpoint(gh: GitHubAPI, repo: WitnessRepo, checkpoint: Check
     return commit["sha"]
 
 
+# Each checkpoint costs four writes; GitHub asks for at most 80 content-creating requests a
+# minute, so commits are spaced and a run catching up on a long history stops after a batch.
+SECONDS_BETWEEN_COMMITS = 3.0
+MAX_COMMITS_PER_RUN = 100
+
+
 async def publish_missing(
-    gh: GitHubAPI, repo: WitnessRepo, checkpoints: Iterable[Checkpoint]
+    gh: GitHubAPI,
+    repo: WitnessRepo,
+    checkpoints: Iterable[Checkpoint],
+    *,
+    limit: int | None = None,
 ) -> list[int]:
-    """Publish, in size order, each checkpoint not yet on the branch; returns their sizes."""
+    """Publish, in size order, up to ``limit`` (default ``MAX_COMMITS_PER_RUN``) checkpoints
+    not yet on the branch.
+
+    Returns their sizes; the next run publishes the rest.
+    """
     present = await witnessed_paths(gh, repo)
+    ordered = sorted(checkpoints, key=lambda c: c.size)
+    missing = [c for c in ordered if witness_path(c.size) not in present]
+    missing = missing[: limit or MAX_COMMITS_PER_RUN]
     published: list[int] = []
-    for checkpoint in sorted(checkpoints, key=lambda c: c.size):
-        if witness_path(checkpoint.size) in present:
-            continue
+    for checkpoint in missing:
+        if published:
+            await gh.sleep(SECONDS_BETWEEN_COMMITS)
         await publish_checkpoint(gh, repo, checkpoint)
         published.append(checkpoint.size)
     return published

@@ -80,3 +80,26 @@ async def test_without_contents_write_the_job_warns_and_publishes_nothing(app_ha
     append(services, 2)
     assert await witness_job(services).run() == []
     assert len(repo.history()) == 1
+
+
+async def test_a_long_history_is_witnessed_in_paced_batches(app_harness, monkeypatch):
+    from github_app.github import witness as witness_adapter
+
+    services = app_harness.services
+    services.settings.countersign_witness_repo = WITNESS
+    repo = FakeGitRepository(app_harness.github, WITNESS)
+    for _ in range(3):
+        append(services, 1)
+    monkeypatch.setattr(witness_adapter, "MAX_COMMITS_PER_RUN", 2)
+    waits: list[float] = []
+
+    async def record_sleep(self, seconds: float) -> None:
+        waits.append(seconds)
+
+    from github_app.github.client import CountersignGitHubAPI
+
+    monkeypatch.setattr(CountersignGitHubAPI, "sleep", record_sleep)
+    await witness_job(services).run()
+    assert len(repo.history()) == 3 and waits == [witness_adapter.SECONDS_BETWEEN_COMMITS]
+    await witness_job(services).run()
+    assert len(repo.history()) == 4
