@@ -1,7 +1,9 @@
-"""``countersign freeze on|off|status`` and ``countersign session revoke`` (the admin actions).
+"""``countersign freeze on|off|status`` and ``countersign session show|revoke``.
 
-Local (the store of ``DATABASE_URL``) or, with ``--url``/``COUNTERSIGN_URL`` and an admin
-``COUNTERSIGN_TOKEN``, against a remote Countersign's API.  ``freeze status`` only reads.
+``on``, ``off`` and ``revoke`` are the admin API's actions; ``freeze status`` lists the freezes in
+force and ``session show`` is the auditor's session timeline (``evidence session``).  Each runs
+on the store of ``DATABASE_URL`` or, with ``--url``/``COUNTERSIGN_URL`` and
+``COUNTERSIGN_TOKEN`` (an admin token for the actions), against a remote Countersign's API.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import Any
 import click
 
 from github_app.api import freeze_revoke as actions
-from github_app.cli.common import print_json, table
+from github_app.cli.common import print_json
+from github_app.cli.evidence_commands import session_command
 from github_app.cli.sources import remote_option, source_for
 from github_app.evidence.params import InvalidParameter, parse_text
 
@@ -25,15 +28,20 @@ def _report(event: dict[str, Any], as_json: bool, done: str, unchanged: str) -> 
     click.echo((done if event.get("changed") else unchanged) + seq)
 
 
-def _status(status: dict[str, Any], as_json: bool) -> None:
+def _freeze_status(status: dict[str, Any], repo: str | None, as_json: bool) -> None:
+    freezes = status["freezes"]
+    if repo is not None:
+        freezes = [f for f in freezes if f["repo"] in (None, repo)]
     if as_json:
-        print_json(status)
+        print_json({"frozen": bool(freezes), "freezes": freezes})
         return
-    if not status["freezes"]:
-        click.echo("not frozen: agent changes are allowed")
+    if not freezes:
+        click.echo(f"not frozen: {repo or 'no freeze in force'}")
         return
-    rows = [[f["repo"] or "(every repository)", f["actor"], f["reason"]] for f in status["freezes"]]
-    click.echo(table(rows, ["frozen", "by", "reason"]))
+    for item in freezes:
+        scope = item["repo"] or "every repository"
+        reason = item["reason"] or "no reason given"
+        click.echo(f"frozen: {scope} by {item['actor'] or '?'} ({reason})")
 
 
 @click.command("freeze")
@@ -43,13 +51,14 @@ def _status(status: dict[str, Any], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @remote_option
 def freeze_command(state: str, repo: str | None, reason: str, as_json: bool, url) -> None:
-    """Halt (on) or resume (off) agent changes, org-wide or in one repository; or show them."""
+    """Halt (on) or resume (off) agent changes, org-wide or in one repository; or show (status)
+    the freezes in force."""
     try:
         actions.validate_repo(repo)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--repo") from None
     if state == "status":
-        _status(source_for(url).freeze_status(), as_json)
+        _freeze_status(source_for(url).freeze_status(), repo, as_json)
         return
     source = source_for(url, read_only=False)
     scope = repo or "every repository"
@@ -63,7 +72,10 @@ def freeze_command(state: str, repo: str | None, reason: str, as_json: bool, url
 
 @click.group("session")
 def session_group() -> None:
-    """Agent sessions."""
+    """Agent sessions: show a session's timeline, revoke a session."""
+
+
+session_group.add_command(session_command, "show")
 
 
 @session_group.command("revoke")

@@ -203,6 +203,7 @@ def _seed(seed: str | None) -> str:
 
 
 sample_size = click.option(
+    "-n",
     "--n",
     "n",
     type=click.IntRange(1, MAX_SAMPLE_SIZE),

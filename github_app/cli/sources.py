@@ -3,8 +3,8 @@
 With ``--url`` (or ``COUNTERSIGN_URL``) and ``COUNTERSIGN_TOKEN`` a command talks to a remote
 Countersign's ``/api/v1`` over HTTPS with the token (:class:`RemoteSource`); without them it
 opens the store named by ``DATABASE_URL`` (:class:`LocalSource`).  Both answer with the same
-JSON-ready values the API serves, so each command formats one shape.  A read-only command opens
-the local store read-only: it never creates a database or a signing key ("no store at …").
+JSON-ready values the API serves, so each command formats one shape.  No command creates a
+local store or a signing key (:mod:`github_app.cli.store_access`: "no store at …").
 
 The token is read from the environment only, never from an option: command lines end up in
 shell histories and process lists.
@@ -15,13 +15,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import click
 import httpx
-import sqlalchemy as sa
 
 from github_app.api import attestations, freeze_revoke, queries
 from github_app.api.export import ExportCursor
@@ -30,10 +28,8 @@ from github_app.cli.common import StoreServices, cli_actor, settings_or_exit
 from github_app.config import Settings
 from github_app.evidence.attestation import web_root
 from github_app.evidence.params import MAX_LIMIT, Filters, Position, decode_cursor
-from github_app.ledger.checkpoints import load_or_create_signing_key
 from github_app.state.containment import Containment
-from github_app.store.database import Database, normalise_url
-from github_app.store.ledger import Ledger, LedgerError
+from github_app.store.ledger import LedgerError
 
 TOKEN_VARIABLE = "COUNTERSIGN_TOKEN"  # noqa: S105 - the variable's name, not a secret
 REMOTE_TIMEOUT = httpx.Timeout(30.0, read=300.0)
@@ -79,39 +75,15 @@ def source_for(url: str | None, *, read_only: bool = True) -> Source:
 # --- the local store ------------------------------------------------------------------------
 
 
-def _require_store(settings: Settings) -> None:
-    """Refuse to go on when there is no store, rather than create an empty one."""
-    url = normalise_url(settings.database_url)
-    if url.drivername.startswith("sqlite"):
-        path = Path(url.database or "")
-        if not url.database or not path.is_file():
-            raise click.ClickException(f"no store at {path} (check DATABASE_URL)")
-
-
-def _open_read_only(settings: Settings) -> StoreServices:
-    _require_store(settings)
-    try:
-        db = Database.open(settings.database_url)
-        if not sa.inspect(db.engine).has_table("ledger_entries", schema=db.schema):
-            raise click.ClickException("no store at DATABASE_URL (no ledger table)")
-    except (ValueError, OSError, sa.exc.OperationalError) as error:
-        raise click.ClickException(f"cannot open the store: {error}") from None
-    key_path = Path(settings.countersign_signing_key_path)
-    signer = load_or_create_signing_key(key_path) if key_path.is_file() else None
-    ledger = Ledger(
-        db,
-        signer,
-        checkpoint_every=settings.countersign_checkpoint_every,
-        checkpoint_minutes=settings.countersign_checkpoint_minutes,
-    )
-    return StoreServices(settings, db, ledger, Containment(db))
-
-
-def _open_writable(settings: Settings) -> StoreServices:
-    from github_app.services import Services
+def _open_existing(settings: Settings) -> StoreServices:
+    """The configured store and signing key, which must exist already (never created here)."""
+    from github_app.cli.exit_codes import StoreMissing
+    from github_app.cli.store_access import NoStore, open_existing_store
 
     try:
-        db, ledger = Services.open_store(settings)
+        db, ledger = open_existing_store(settings)
+    except NoStore as error:
+        raise StoreMissing(str(error)) from None
     except (ValueError, OSError) as error:
         raise click.ClickException(f"cannot open the store: {error}") from None
     return StoreServices(settings, db, ledger, Containment(db))
@@ -132,9 +104,10 @@ class LocalSource:
     """The store named by ``DATABASE_URL``."""
 
     def __init__(self, settings: Settings, *, read_only: bool) -> None:
-        """Open the store (read-only commands never create it)."""
+        """Open the existing store (no command creates one: ``serve``/``migrate`` do)."""
         self.settings = settings
-        self.services = _open_read_only(settings) if read_only else _open_writable(settings)
+        self.read_only = read_only  # both kinds need an existing store: none is ever created
+        self.services = _open_existing(settings)
         self.ledger = self.services.ledger
 
     def changes(self, filters: Filters) -> list[dict[str, Any]]:

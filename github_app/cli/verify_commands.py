@@ -329,8 +329,25 @@ def prove_command(seq: int, as_json: bool, output: str | None) -> None:
 @remote_option
 def public_key_command(as_json: bool, url: str | None) -> None:
     """The public key that signs ledger checkpoints (give it to auditors)."""
-    key = source_for(url).public_key()
+    key = source_for(url).public_key() if url else _local_public_key()
     if as_json:
         print_json(key)
         return
     click.echo(key["public_key_pem"], nl=False)
+
+
+def _local_public_key() -> dict[str, str]:
+    """The key at COUNTERSIGN_SIGNING_KEY_PATH (never created here); no store needed."""
+    from github_app.cli.exit_codes import StoreMissing
+    from github_app.cli.store_access import NoStore, load_existing_signing_key
+
+    settings = settings_or_exit()
+    try:
+        signer = load_existing_signing_key(settings.countersign_signing_key_path)
+    except NoStore as error:
+        raise StoreMissing(str(error)) from None
+    return {
+        "key_id": signer.key_id,
+        "public_key_pem": signer.public_key_pem(),
+        "public_key_hex": signer.public_key_hex,
+    }

@@ -49,7 +49,7 @@ class Containment:
         )
 
     def active_freezes(self) -> list[Freeze]:
-        """Every freeze in force, oldest first (``freeze status``)."""
+        """Every freeze in force, oldest first (org-wide ones have ``repo`` None)."""
         table = tables.freezes
         query = sa.select(table).where(table.c.lifted_at.is_(None)).order_by(table.c.id)
         with self._db.engine.connect() as conn:
