@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     countersign_sweep_minutes: float = Field(default=15.0, gt=0)
     countersign_public_url: str | None = None
     countersign_trust_proxy: bool = False
+    # Witnessed checkpoints: OWNER/REPO, or a repository name looked up in the App's one
+    # organisation installation; empty turns witnessing off.
+    countersign_witness_repo: str = "countersign-ledger"
+    countersign_witness_branch: str = "main"
     countersign_data_dir: Path | None = None
 
     @property

@@ -158,6 +158,45 @@ class SampleBody(Answer):
     items: list[ChangeRow]
 
 
+class DsseSignature(Answer):
+    """One signature of a DSSE envelope."""
+
+    keyid: str = Field(description="The ledger key's id (SHA-256 of the raw key, 16 hex).")
+    sig: str = Field(description="Ed25519 signature over the DSSE PAE, base64.")
+
+
+class DsseEnvelope(Answer):
+    """A DSSE envelope; its payload (base64) is an in-toto Statement v1 whose subject is the
+    merge commit and whose predicate is a SLSA verification summary of the countersignature."""
+
+    payload: str
+    payloadType: Literal["application/vnd.in-toto+json"]
+    signatures: list[DsseSignature]
+
+
+class ActiveFreeze(Answer):
+    """A freeze in force."""
+
+    repo: str | None = Field(description="owner/name, or null for every repository.")
+    reason: str
+    actor: str
+
+
+class FreezeStatus(Answer):
+    """Every freeze in force (none: agents are not frozen)."""
+
+    frozen: bool
+    freezes: list[ActiveFreeze]
+
+
+class PublicKey(Answer):
+    """The key that signs checkpoints, attestations and audit packs."""
+
+    key_id: str
+    public_key_pem: str
+    public_key_hex: str
+
+
 class ContainmentResult(Answer):
     """What a freeze, unfreeze or revocation did."""
 

@@ -35,9 +35,10 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
-from github_app.api import freeze_revoke, queries
+from github_app.api import attestations, freeze_revoke, queries
 from github_app.api.access import (
     ApiError,
     ApiServices,
@@ -55,14 +56,19 @@ from github_app.api.openapi import (
     ChangePage,
     ContainmentResult,
     Content,
+    DsseEnvelope,
     EntryPage,
     ExceptionPage,
+    FreezeStatus,
     Operation,
+    PublicKey,
     SampleBody,
     SessionTimeline,
     docs_html,
 )
 from github_app.api.openapi import openapi_document as describe
+from github_app.api.pack import PackUnavailable, build_pack
+from github_app.evidence.attestation import web_root
 from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.params import (
     ChangesQuery,
@@ -73,11 +79,14 @@ from github_app.evidence.params import (
     QueryModel,
     SampleQuery,
     SessionPath,
+    Timestamp,
+    bounded,
     parse_query,
     parse_text,
+    text,
 )
 from github_app.evidence.population import POPULATION_CSV_COLUMNS
-from github_app.evidence.sample import new_seed
+from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE, new_seed
 from github_app.ledger.verification import VerifyReport
 from github_app.logs import get_logger
 
@@ -92,6 +101,15 @@ BodyT = TypeVar("BodyT", bound=BaseModel)
 _PATH = web.RequestKey("countersign_api_path", BaseModel)
 _QUERY = web.RequestKey("countersign_api_query", BaseModel)
 _BODY = web.RequestKey("countersign_api_body", BaseModel)
+SHA_PATTERN = attestations.SHA_PATTERN
+MAX_SEED = 128
+
+
+def _merge_sha(value: object, info: ValidationInfo) -> str:
+    try:
+        return attestations.parse_sha(value if isinstance(value, str) else "")
+    except ValueError as error:
+        raise InvalidParameter(str(error)) from None
 
 
 # --- auditor routes -------------------------------------------------------------------------
@@ -240,6 +258,105 @@ async def get_docs(request: web.Request) -> web.Response:
     return web.Response(text=text, content_type="text/html")
 
 
+class AttestationPath(QueryModel):
+    """The ``{sha}`` path parameter: a merge commit."""
+
+    sha: Annotated[str, Field(pattern=SHA_PATTERN.pattern), BeforeValidator(_merge_sha)] = Field(
+        description="The merge commit (40 hexadecimal characters)."
+    )
+
+
+class PackQuery(QueryModel):
+    """``/pack``: the period (both ends required) and the sample's size and seed."""
+
+    since: Timestamp = Field(description="Start of the period (inclusive).")
+    until: Timestamp = Field(description="End of the period (exclusive).")
+    n: bounded(1, MAX_SAMPLE_SIZE) = Field(default=DEFAULT_SAMPLE_SIZE, description="Sample size.")
+    seed: text(max_length=MAX_SEED) = Field(
+        default=None, description="Sample seed (chosen at random when omitted; kept in the pack)."
+    )
+
+    @model_validator(mode="after")
+    def _period(self) -> PackQuery:
+        if self.since is None or self.until is None:
+            raise InvalidParameter("since and until: both are required")
+        if self.since >= self.until:
+            raise InvalidParameter("since: must be before until")
+        return self
+
+
+def _web_url(services: Any) -> str:
+    return web_root(services.settings.github_api_url)
+
+
+def _known_policies(services: Any) -> list[Any]:
+    policy = getattr(services, "default_policy", None)
+    return [policy] if policy is not None else []
+
+
+async def get_attestation(request: web.Request) -> web.Response:
+    """``GET /attestations/{sha}``: the signed in-toto attestation of a merged change."""
+    sha = path_of(request, AttestationPath).sha
+    services = services_of(request)
+    signer = services.ledger.signer
+    if signer is None:
+        raise ApiError(503, "no ledger signing key: attestations cannot be signed")
+    try:
+        envelope = await asyncio.to_thread(
+            attestations.attestation, services.ledger, sha, signer, _web_url(services)
+        )
+    except attestations.UnknownChange as error:
+        raise ApiError(404, str(error)) from None
+    return web.json_response(envelope)
+
+
+async def get_pack(request: web.Request) -> web.Response:
+    """``GET /pack?since=&until=&n=&seed=``: the signed audit pack of a period (zip)."""
+    query = query_of(request, PackQuery)
+    services = services_of(request)
+    assert query.since is not None and query.until is not None
+    try:
+        body = await asyncio.to_thread(
+            build_pack,
+            services.ledger,
+            since=query.since,
+            until=query.until,
+            n=query.n,
+            seed=query.seed or new_seed(),
+            web_url=_web_url(services),
+            known_policies=_known_policies(services),
+            post_review_hours=_post_review_hours(services),
+        )
+    except PackUnavailable as error:
+        raise ApiError(409, str(error)) from None
+    name = f"countersign-pack-{query.since:%Y%m%d}-{query.until:%Y%m%d}.zip"
+    return web.Response(
+        body=body,
+        content_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def get_public_key(request: web.Request) -> web.Response:
+    """``GET /ledger/public-key``: the signing key, to verify exports, proofs, packs offline."""
+    signer = services_of(request).ledger.signer
+    if signer is None:
+        raise ApiError(404, "no ledger signing key is configured")
+    body = {
+        "key_id": signer.key_id,
+        "public_key_pem": signer.public_key_pem(),
+        "public_key_hex": signer.public_key_hex,
+    }
+    return web.json_response(body)
+
+
+async def get_freeze(request: web.Request) -> web.Response:
+    """``GET /freeze``: the freezes in force."""
+    freezes = await asyncio.to_thread(services_of(request).containment.active_freezes)
+    items = [{"repo": f.repo, "reason": f.reason, "actor": f.actor} for f in freezes]
+    return web.json_response({"frozen": bool(items), "freezes": items})
+
+
 # --- admin routes ---------------------------------------------------------------------------
 
 
@@ -339,6 +456,16 @@ EXPORT = Content(
     headers={CHECKPOINT_HEADER: "The latest checkpoint, compact JSON."},
 )
 
+PACK = Content(
+    "A zip of the period's population (CSV and JSON), sample with its seed, exceptions, ledger "
+    "entries with the signed checkpoints that verify them, the public key, the policies in "
+    "force, per-change attestations, a summary (HTML) and a README; `manifest.json` lists the "
+    "SHA-256 of every file and `manifest.sig` signs it (DSSE, the ledger key). Verify offline "
+    "with `countersign evidence verify --pack FILE --public-key KEY.pem`.",
+    media_types=("application/zip",),
+    schema={"type": "string", "format": "binary"},
+)
+
 ROUTES: tuple[Operation, ...] = (
     Operation(
         "get",
@@ -415,6 +542,42 @@ ROUTES: tuple[Operation, ...] = (
         role="auditor",
         summary="Verify the whole ledger against the chain and the signed checkpoints",
         response=VerifyReport,
+    ),
+    Operation(
+        "get",
+        "/attestations/{sha}",
+        get_attestation,
+        role="auditor",
+        summary="The signed attestation (in-toto Statement in a DSSE envelope) of a merged change",
+        path_params=AttestationPath,
+        response=DsseEnvelope,
+        not_found="No merged change in the ledger has this merge commit.",
+    ),
+    Operation(
+        "get",
+        "/pack",
+        get_pack,
+        role="auditor",
+        summary="The audit pack of a period: a signed zip an auditor verifies offline",
+        query=PackQuery,
+        response=PACK,
+    ),
+    Operation(
+        "get",
+        "/ledger/public-key",
+        get_public_key,
+        role="auditor",
+        summary="The public key that signs checkpoints, attestations and audit packs",
+        response=PublicKey,
+        not_found="No signing key is configured.",
+    ),
+    Operation(
+        "get",
+        "/freeze",
+        get_freeze,
+        role="auditor",
+        summary="The freezes in force",
+        response=FreezeStatus,
     ),
     Operation(
         "post",

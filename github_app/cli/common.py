@@ -94,6 +94,7 @@ def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--until", help="Only what occurred before this ISO 8601 time."),
         click.option("--agent", help="Only this agent."),
         click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table."),
+        click.option("--wide", is_flag=True, help="Show every column in full (wider than 100)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -124,5 +125,44 @@ def when(value: str | None) -> str:
     return f"{value[:19]}Z" if value else ""
 
 
-def table(rows: list[list[Any]], headers: list[str]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="simple") if rows else "(none)"
+TABLE_WIDTH = 100
+ELLIPSIS = "…"
+MIN_CELL = 6
+
+
+def table(
+    rows: list[list[Any]], headers: list[str], *, wide: bool = False, keep: tuple[str, ...] = ()
+) -> str:
+    """A plain table; unless ``wide``, long cells are shortened until it fits 100 columns.
+
+    Columns named in ``keep`` (an entry's kind, say) are never shortened.
+    """
+    if not rows:
+        return "(none)"
+    cells = [["" if value is None else str(value) for value in row] for row in rows]
+    if not wide:
+        cells = _fitted(cells, headers, TABLE_WIDTH, keep)
+    return tabulate(cells, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def _fitted(
+    cells: list[list[str]], headers: list[str], width: int, keep: tuple[str, ...] = ()
+) -> list[list[str]]:
+    """Shorten the widest column, a character at a time, until the table is ``width`` wide."""
+    # tabulate makes a column at least its header plus two wide, whatever its cells.
+    limits = [max(len(h) + 2, *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    floors = [
+        limits[i] if h in keep else max(len(h) + 2, MIN_CELL) for i, h in enumerate(headers)
+    ]
+    total = sum(limits) + 2 * (len(limits) - 1)
+    while total > width:
+        widest = max(range(len(limits)), key=lambda i: limits[i] - floors[i])
+        if limits[widest] <= floors[widest]:
+            break  # nothing left to shorten: the headers alone are wider
+        limits[widest] -= 1
+        total -= 1
+    return [[_clip(value, limits[i]) for i, value in enumerate(row)] for row in cells]
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + ELLIPSIS

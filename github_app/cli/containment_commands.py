@@ -1,33 +1,47 @@
 """``countersign freeze on|off|status`` and ``countersign session show|revoke``.
 
 ``on``, ``off`` and ``revoke`` are the admin API's actions; ``freeze status`` lists the freezes in
-force and ``session show`` is the auditor's session timeline (``evidence session``).
+force and ``session show`` is the auditor's session timeline (``evidence session``).  Each runs
+on the store of ``DATABASE_URL`` or, with ``--url``/``COUNTERSIGN_URL`` and
+``COUNTERSIGN_TOKEN`` (an admin token for the actions), against a remote Countersign's API.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from github_app.api import freeze_revoke as actions
-from github_app.cli.common import (
-    cli_actor,
-    open_services,
-    print_json,
-)
+from github_app.cli.common import print_json
 from github_app.cli.evidence_commands import session_command
-from github_app.evidence.params import (
-    InvalidParameter,
-    parse_text,
-)
-from github_app.state.containment import Containment
+from github_app.cli.sources import remote_option, source_for
+from github_app.evidence.params import InvalidParameter, parse_text
 
 
-def _report(event: actions.ContainmentEvent, as_json: bool, done: str, unchanged: str) -> None:
+def _report(event: dict[str, Any], as_json: bool, done: str, unchanged: str) -> None:
     if as_json:
-        print_json(event.as_dict())
+        print_json(event)
         return
-    seq = f" (ledger entry {event.entry.seq})" if event.entry else ""
-    click.echo((done if event.changed else unchanged) + seq)
+    entry = event.get("entry") or {}
+    seq = f" (ledger entry {entry['seq']})" if entry.get("seq") else ""
+    click.echo((done if event.get("changed") else unchanged) + seq)
+
+
+def _freeze_status(status: dict[str, Any], repo: str | None, as_json: bool) -> None:
+    freezes = status["freezes"]
+    if repo is not None:
+        freezes = [f for f in freezes if f["repo"] in (None, repo)]
+    if as_json:
+        print_json({"frozen": bool(freezes), "freezes": freezes})
+        return
+    if not freezes:
+        click.echo(f"not frozen: {repo or 'no freeze in force'}")
+        return
+    for item in freezes:
+        scope = item["repo"] or "every repository"
+        reason = item["reason"] or "no reason given"
+        click.echo(f"frozen: {scope} by {item['actor'] or '?'} ({reason})")
 
 
 @click.command("freeze")
@@ -35,46 +49,25 @@ def _report(event: actions.ContainmentEvent, as_json: bool, done: str, unchanged
 @click.option("--repo", help="owner/name; without it the freeze is org-wide.")
 @click.option("--reason", default="", help="Why (recorded in the ledger).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def freeze_command(state: str, repo: str | None, reason: str, as_json: bool) -> None:
+@remote_option
+def freeze_command(state: str, repo: str | None, reason: str, as_json: bool, url) -> None:
     """Halt (on) or resume (off) agent changes, org-wide or in one repository; or show (status)
     the freezes in force."""
     try:
         actions.validate_repo(repo)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--repo") from None
-    services = open_services()
     if state == "status":
-        _freeze_status(services.containment, repo, as_json)
+        _freeze_status(source_for(url).freeze_status(), repo, as_json)
         return
+    source = source_for(url, read_only=False)
     scope = repo or "every repository"
     if state == "on":
-        event = actions.freeze(services, repo, reason or "frozen from the CLI", cli_actor())
+        event = source.freeze(repo, reason or "frozen from the CLI")
         _report(event, as_json, f"frozen: {scope}", f"already frozen: {scope}")
     else:
-        event = actions.unfreeze(services, repo, cli_actor(), reason)
+        event = source.unfreeze(repo, reason)
         _report(event, as_json, f"unfrozen: {scope}", f"was not frozen: {scope}")
-
-
-def _freeze_status(containment: Containment, repo: str | None, as_json: bool) -> None:
-    freezes = containment.active_freezes()
-    if repo is not None:
-        freezes = [f for f in freezes if f.repo in (None, repo)]
-    if as_json:
-        print_json(
-            {
-                "frozen": bool(freezes),
-                "freezes": [
-                    {"repo": f.repo, "reason": f.reason, "actor": f.actor} for f in freezes
-                ],
-            }
-        )
-        return
-    if not freezes:
-        click.echo(f"not frozen: {repo or 'no freeze in force'}")
-        return
-    for item in freezes:
-        scope = item.repo or "every repository"
-        click.echo(f"frozen: {scope} by {item.actor or '?'} ({item.reason or 'no reason given'})")
 
 
 @click.group("session")
@@ -89,14 +82,12 @@ session_group.add_command(session_command, "show")
 @click.argument("session_id")
 @click.option("--reason", default="", help="Why (recorded in the ledger).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def revoke_command(session_id: str, reason: str, as_json: bool) -> None:
+@remote_option
+def revoke_command(session_id: str, reason: str, as_json: bool, url) -> None:
     """Revoke an agent session: its PRs block and its future commits are flagged."""
     try:
         parse_text("session_id", session_id)
     except InvalidParameter as error:
         raise click.BadParameter(str(error)) from None
-    services = open_services()
-    event = actions.revoke_session(
-        services, session_id, reason or "revoked from the CLI", cli_actor()
-    )
+    event = source_for(url, read_only=False).revoke(session_id, reason or "revoked from the CLI")
     _report(event, as_json, f"revoked session {session_id}", f"already revoked: {session_id}")

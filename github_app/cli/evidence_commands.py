@@ -1,26 +1,26 @@
-"""``countersign evidence …``: the auditor API's queries and export, read straight from the store.
+"""``countersign evidence …``: the auditor API's queries, export, attestations and audit pack.
 
-The same queries as the auditor API (:mod:`github_app.api.queries`), read from the store named by
-``DATABASE_URL``.  Output is a readable table by default (the changes table fits 100 columns;
-``--wide`` shows all) and JSON with ``--json``; an entry whose hash no longer verifies is marked
-``!`` with a warning; export shows a progress bar on stderr.  ``access-log`` reads the API's
-access log.  ``verify``, ``prove`` and ``public-key`` live in ``verify_commands``.
+Each command reads the store named by ``DATABASE_URL`` — read-only: it never creates a store —
+or, with ``--url``/``COUNTERSIGN_URL`` and ``COUNTERSIGN_TOKEN``, a remote Countersign's API
+(:mod:`github_app.cli.sources`).  Output is a table that fits 100 columns by default
+(``--wide`` for every column in full) and JSON with ``--json``; export says on stderr how many
+entries it wrote.  An entry whose hash no longer verifies is marked ``!`` with a warning.
+``access-log`` reads the API's access log (local store only).  ``verify``, ``prove`` and
+``public-key`` live in ``verify_commands``.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import click
 from tabulate import tabulate
 
-from github_app.api import queries
-from github_app.api.export import ExportCursor
 from github_app.cli import verify_commands
 from github_app.cli.common import (
-    all_pages,
     filter_options,
     open_services,
     parse_filter_options,
@@ -29,16 +29,11 @@ from github_app.cli.common import (
     table,
     when,
 )
-from github_app.evidence.params import (
-    MAX_LIMIT,
-    InvalidParameter,
-    parse_text,
-)
+from github_app.cli.sources import remote_option, source_for
+from github_app.evidence.params import InvalidParameter, parse_text, parse_timestamp
 from github_app.evidence.population import CHANGE_STATUSES
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE, new_seed
 from github_app.store.access_log import MAX_ROWS, read_access_log
-
-NARROW = {"repo": 16, "agent": 12, "approvers": 14}
 
 
 def _clip(value: Any, width: int) -> str:
@@ -52,68 +47,6 @@ def _seq(item: dict[str, Any]) -> str:
     return f"!{item['seq']}" if item.get("integrity") == "altered" else str(item["seq"])
 
 
-def _change_table(items: list[dict[str, Any]], *, wide: bool = False) -> str:
-    """The population as a table: fits 100 columns unless ``wide``."""
-    if wide:
-        return _wide_change_table(items)
-    rows = [
-        [
-            _seq(i),
-            when(i["occurred_at"])[:16].replace("T", " "),
-            _clip(i["repo"], NARROW["repo"]),
-            i["pr"],
-            i["status"],
-            _clip(i["agent"], NARROW["agent"]),
-            _clip(",".join(i["approvers"]), NARROW["approvers"]),
-            (i["merge_sha"] or "")[:7],
-        ]
-        for i in items
-    ]
-    headers = ["seq", "merged_at", "repo", "pr", "status", "agent", "approvers", "sha"]
-    return table(rows, headers)
-
-
-def _wide_change_table(items: list[dict[str, Any]]) -> str:
-    rows = [
-        [
-            _seq(i),
-            when(i["occurred_at"]),
-            i["repo"],
-            i["pr"],
-            i["title"],
-            i["status"],
-            i["agent"],
-            i["session_id"],
-            i["launched_by"],
-            i["author"],
-            ",".join(i["approvers"]),
-            i["merged_by"],
-            short(i["merge_sha"]),
-            short(i["policy_sha"]),
-            i["exception"],
-        ]
-        for i in items
-    ]
-    headers = [
-        "seq",
-        "merged_at",
-        "repo",
-        "pr",
-        "title",
-        "status",
-        "agent",
-        "session",
-        "launched_by",
-        "author",
-        "approvers",
-        "merged/pushed by",
-        "sha",
-        "policy",
-        "exception",
-    ]
-    return table(rows, headers)
-
-
 def _integrity_warning(items: list[dict[str, Any]]) -> None:
     """Name the entries whose hash no longer verifies (marked ``!`` in the table)."""
     altered = [str(i["seq"]) for i in items if i.get("integrity") == "altered"]
@@ -124,7 +57,72 @@ def _integrity_warning(items: list[dict[str, Any]]) -> None:
         )
 
 
-def _entry_table(items: list[dict[str, Any]]) -> str:
+def _day(value: str | None) -> str:
+    return (value or "")[:10]
+
+
+def change_table(items: list[dict[str, Any]], wide: bool) -> str:
+    """The population as a table (the narrow form leaves out session and launcher)."""
+    if wide:
+        headers = [
+            "seq",
+            "merged_at",
+            "repo",
+            "pr",
+            "title",
+            "status",
+            "agent",
+            "session",
+            "launched_by",
+            "author",
+            "approvers",
+            "merged/pushed by",
+            "sha",
+            "policy",
+            "exception",
+            "backfilled",
+        ]
+        rows = [
+            [
+                _seq(i),
+                when(i["occurred_at"]),
+                i["repo"],
+                i["pr"],
+                i.get("title"),
+                i["status"],
+                i["agent"],
+                i["session_id"],
+                i["launched_by"],
+                i.get("author"),
+                ",".join(i["approvers"]),
+                i["merged_by"],
+                i["merge_sha"],
+                short(i.get("policy_sha")),
+                i.get("exception"),
+                "yes" if i.get("backfilled") else "",
+            ]
+            for i in items
+        ]
+        return table(rows, headers, wide=True)
+    headers = ["seq", "date", "repo", "pr", "status", "agent", "approvers", "by", "sha"]
+    rows = [
+        [
+            _seq(i),
+            _day(i["occurred_at"]),
+            i["repo"],
+            i["pr"],
+            i["status"] + ("*" if i.get("backfilled") else ""),
+            i["agent"],
+            ",".join(i["approvers"]),
+            i["merged_by"],
+            (i["merge_sha"] or "")[:7],
+        ]
+        for i in items
+    ]
+    return table(rows, headers)
+
+
+def _entry_table(items: list[dict[str, Any]], wide: bool) -> str:
     rows = [
         [
             _seq(i),
@@ -134,12 +132,18 @@ def _entry_table(items: list[dict[str, Any]]) -> str:
             i["repo"],
             i["pr"],
             i["actor"],
-            short(i["head_sha"]),
+            i["head_sha"] if wide else short(i["head_sha"])[:7],
         ]
         for i in items
     ]
     headers = ["seq", "occurred_at", "kind", "state", "repo", "pr", "actor", "head_sha"]
-    return table(rows, headers)
+    return table(rows, headers, wide=wide, keep=("seq", "kind"))
+
+
+def _backfill_note(items: list[dict[str, Any]], wide: bool) -> str:
+    if wide or not any(i.get("backfilled") for i in items):
+        return ""
+    return "\n* imported from GitHub's history by `countersign audit --record`"
 
 
 @click.group()
@@ -150,27 +154,15 @@ def evidence() -> None:
 @evidence.command("session")
 @click.argument("session_id")
 @filter_options
-def session_command(session_id: str, repo, since, until, agent, as_json: bool) -> None:
+@remote_option
+def session_command(session_id: str, repo, since, until, agent, as_json, wide, url) -> None:
     """A session's attribution and whole timeline, in order."""
-    services = open_services()
     filters = parse_filter_options(repo, since, until, agent)
-    summary = queries.session_summary(services.ledger, session_id)
-    if summary.entries == 0:
-        raise click.ClickException(f"no ledger entry for session {session_id!r}")
-    attribution = summary.as_dict(revoked=services.containment.is_revoked(session_id))
-    items = list(
-        all_pages(
-            lambda after: queries.evidence_page(
-                services.ledger, filters, after=after, limit=MAX_LIMIT, session_id=session_id
-            )
-        )
-    )
-    story = summary.story.as_dict()
+    body = source_for(url).session(session_id, filters)
     if as_json:
-        print_json(
-            {"session_id": session_id, "attribution": attribution, "story": story, "items": items}
-        )
+        print_json(body)
         return
+    attribution = body["attribution"]
     facts = [
         [key, ", ".join(map(str, value)) if isinstance(value, list) else value]
         for key, value in attribution.items()
@@ -181,10 +173,10 @@ def session_command(session_id: str, repo, since, until, agent, as_json: bool) -
     )
     click.echo(tabulate(facts, tablefmt="plain"))
     click.echo()
-    for line in session_story_lines(story):
+    for line in session_story_lines(body["story"]):
         click.echo(line)
-    click.echo(_entry_table(items))
-    _integrity_warning(items)
+    click.echo(_entry_table(body["items"], wide))
+    _integrity_warning(body["items"])
 
 
 def session_story_lines(story: dict[str, Any]) -> list[str]:
@@ -225,11 +217,6 @@ def session_story_lines(story: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _every(page_of: Callable[..., Any], filters: Any) -> list[Any]:
-    """Every item of a paginated query over the configured store."""
-    ledger = open_services().ledger
-    return list(all_pages(lambda after: page_of(ledger, filters, after=after, limit=MAX_LIMIT)))
-
 
 @evidence.command("changes")
 @filter_options
@@ -251,27 +238,21 @@ def _every(page_of: Callable[..., Any], filters: Any) -> list[Any]:
     default="-",
     help="With --format csv: file to write ('-', the default, for standard output).",
 )
-@click.option("--wide", is_flag=True, help="Every column (the table no longer fits 100).")
+@remote_option
 def changes_command(
-    repo, since, until, agent, as_json: bool, status, fmt: str, output: str, wide: bool
+    repo, since, until, agent, as_json, wide, status, fmt: str, output: str, url
 ) -> None:
     """The change population: every merge and direct push, with its status."""
     filters = parse_filter_options(repo, since, until, agent)
-    ledger = open_services().ledger
+    source = source_for(url)
     if fmt == "csv":
-        _write_population_csv(queries.population_csv_chunks(ledger, filters, status=status), output)
+        _write_population_csv(source.population_csv(filters, status), output)
         return
-    items = list(
-        all_pages(
-            lambda after: queries.changes_page(
-                ledger, filters, after=after, limit=MAX_LIMIT, status=status
-            )
-        )
-    )
+    items = source.changes(filters, status)
     if as_json:
         print_json(items)
         return
-    click.echo(_change_table(items, wide=wide))
+    click.echo(change_table(items, wide) + _backfill_note(items, wide))
     click.echo(f"\n{len(items)} change(s)")
     _integrity_warning(items)
 
@@ -287,8 +268,14 @@ def _write_population_csv(chunks: Iterator[str], output: str) -> None:
     click.echo(f"wrote the population CSV to {output}", err=True)
 
 
-@evidence.command("sample")
-@click.option(
+def _seed(seed: str | None) -> str:
+    try:
+        return parse_text("seed", seed) or new_seed()
+    except InvalidParameter as error:
+        raise click.BadParameter(str(error)) from None
+
+
+sample_size = click.option(
     "-n",
     "--n",
     "n",
@@ -297,31 +284,31 @@ def _write_population_csv(chunks: Iterator[str], output: str) -> None:
     show_default=True,
     help="Sample size.",
 )
+
+
+@evidence.command("sample")
+@sample_size
 @click.option("--seed", help="Seed (text); the same seed and population give the same sample.")
 @filter_options
-def sample_command(n: int, seed: str | None, repo, since, until, agent, as_json: bool) -> None:
+@remote_option
+def sample_command(n: int, seed, repo, since, until, agent, as_json, wide, url) -> None:
     """A reproducible random sample of the change population."""
-    services = open_services()
     filters = parse_filter_options(repo, since, until, agent)
-    try:
-        chosen = parse_text("seed", seed) or new_seed()
-    except InvalidParameter as error:
-        raise click.BadParameter(str(error)) from None
-    drawn = queries.sample(services.ledger, filters, n=n, seed=chosen)
-    body = queries.sample_body(drawn, filters)
+    body = source_for(url).sample(filters, n, _seed(seed))
     if as_json:
         print_json(body)
         return
-    click.echo(f"seed {drawn.seed}: {len(drawn.rows)} of {drawn.population_size} change(s)")
-    click.echo(_change_table(body["items"]))
+    click.echo(f"seed {body['seed']}: {len(body['items'])} of {body['population_size']} change(s)")
+    click.echo(change_table(body["items"], wide))
     _integrity_warning(body["items"])
 
 
 @evidence.command("exceptions")
 @filter_options
-def exceptions_command(repo, since, until, agent, as_json: bool) -> None:
+@remote_option
+def exceptions_command(repo, since, until, agent, as_json, wide, url) -> None:
     """Violations, bypasses, unapproved and emergency merges, overdue post-reviews."""
-    items = _every(queries.exceptions_page, parse_filter_options(repo, since, until, agent))
+    items = source_for(url).exceptions(parse_filter_options(repo, since, until, agent))
     if as_json:
         print_json(items)
         return
@@ -329,20 +316,17 @@ def exceptions_command(repo, since, until, agent, as_json: bool) -> None:
         [
             _seq(i),
             i["type"],
-            when(i["occurred_at"]),
+            when(i["occurred_at"]) if wide else _day(i["occurred_at"]),
             i["repo"],
             i["pr"],
             i["agent"],
             i["actor"],
-            when(i["detail"].get("post_review_due")),
+            _day(i["detail"].get("post_review_due")),
         ]
         for i in items
     ]
-    click.echo(
-        table(
-            rows, ["seq", "type", "occurred_at", "repo", "pr", "agent", "actor", "post-review due"]
-        )
-    )
+    headers = ["seq", "type", "occurred_at", "repo", "pr", "agent", "actor", "post-review due"]
+    click.echo(table(rows, headers, wide=wide, keep=("seq", "type")))
     click.echo(f"\n{len(items)} exception(s)")
     _integrity_warning(items)
 
@@ -356,28 +340,88 @@ def exceptions_command(repo, since, until, agent, as_json: bool) -> None:
     required=True,
     help="File to write ('-' for standard output).",
 )
-def export_command(fmt: str, output: str) -> None:
+@remote_option
+def export_command(fmt: str, output: str, url: str | None) -> None:
     """Export the whole ledger with its latest signed checkpoint (the last record)."""
-    services = open_services()
-    cursor = ExportCursor(services.ledger, fmt)
+    chunks = source_for(url).export(fmt)
     if output == "-":
-        _write_export(cursor, sys.stdout, lambda _done: None)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
         return
-    with (
-        open(output, "w", encoding="utf-8", newline="") as handle,
-        click.progressbar(length=cursor.head, label="Exporting", file=sys.stderr) as bar,
-    ):
-        _write_export(cursor, handle, lambda done: bar.update(done - bar.pos))
-    size = cursor.checkpoint.size if cursor.checkpoint else "none"
+    written = 0
+    with open(output, "w", encoding="utf-8", newline="") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+            written += chunk.count("\n")
+    click.echo(f"exported {max(written - 1, 0)} entries and the checkpoint to {output}", err=True)
+
+
+@evidence.command("attest")
+@click.argument("sha")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the envelope here (default: standard output).",
+)
+@remote_option
+def attest_command(sha: str, output: str | None, url: str | None) -> None:
+    """The signed attestation (in-toto Statement, DSSE) of the change merged as SHA."""
+    import json
+
+    envelope = source_for(url).attestation(sha)
+    text = json.dumps(envelope, indent=2) + "\n"
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        click.echo(f"attestation of {sha} written to {output}", err=True)
+        return
+    click.echo(text, nl=False)
+
+
+def _period_end(value: str) -> datetime:
+    """``--until``: a date means through that day; a time is exclusive."""
+    moment = _moment(value, "--until")
+    if len(value) == 10:
+        return datetime.combine(moment.date(), time(), tzinfo=UTC) + timedelta(days=1)
+    return moment
+
+
+def _moment(value: str, option: str) -> datetime:
+    try:
+        moment = parse_timestamp(option.lstrip("-"), value)
+    except InvalidParameter as error:
+        raise click.BadParameter(str(error), param_hint=option) from None
+    assert moment is not None
+    return moment
+
+
+@evidence.command("pack")
+@click.option("--since", required=True, help="Start of the period (YYYY-MM-DD or ISO time).")
+@click.option("--until", required=True, help="End (a date means through that day).")
+@sample_size
+@click.option("--seed", help="Sample seed (chosen at random when omitted; kept in the pack).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="The zip to write.",
+)
+@remote_option
+def pack_command(since, until, n, seed, output, url) -> None:
+    """The audit pack of a period: a signed zip an auditor verifies offline."""
+    start, end = _moment(since, "--since"), _period_end(until)
+    if start >= end:
+        raise click.BadParameter("must be before --until", param_hint="--since")
+    body = source_for(url).pack(start, end, n, _seed(seed))
+    with open(output, "wb") as handle:
+        handle.write(body)
     click.echo(
-        f"exported {cursor.exported} entries to {output} (checkpoint size: {size})", err=True
+        f"audit pack {start:%Y-%m-%d}..{end:%Y-%m-%d} written to {output} "
+        f"({len(body)} bytes); verify it with "
+        f"`countersign evidence verify --pack {output} --public-key KEY.pem`"
     )
-
-
-def _write_export(cursor: ExportCursor, handle: TextIO, progress: Callable[[int], None]) -> None:
-    while (chunk := cursor.next_chunk()) is not None:
-        handle.write(chunk)
-        progress(cursor.exported)
 
 
 @evidence.command("access-log")
@@ -416,7 +460,8 @@ def access_log_command(
         ]
         for r in rows
     ]
-    click.echo(table(listed, ["id", "at", "token", "role", "method", "path", "status", "from"]))
+    headers = ["id", "at", "token", "role", "method", "path", "status", "from"]
+    click.echo(table(listed, headers, keep=("id", "path")))
 
 
 evidence.add_command(verify_commands.verify_command)

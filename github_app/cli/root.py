@@ -51,6 +51,7 @@ COMMAND_FAMILIES = {
     "evidence": "evidence_commands:evidence",
     "freeze": "containment_commands:freeze_command",
     "session": "containment_commands:session_group",
+    "audit": "audit_commands:audit_command",
     "doctor": "doctor_commands:doctor",
     "hook": "hook_commands:hook",
 }

@@ -51,7 +51,7 @@ def verify_export(
     for record in records:
         count += 1
         seq = record.get("seq")
-        problem = _entry_problem(record, count, previous)
+        problem = entry_problem(record, count, previous)
         if problem:
             return ExportVerification(count - 1, False, seq, problem)
         previous = record["hash"]
@@ -71,7 +71,7 @@ def verify_export(
     return ExportVerification(count, True, checkpoint_size=signed.size)
 
 
-def _entry_problem(record: dict[str, Any], expected_seq: int, previous: str) -> str | None:
+def entry_problem(record: dict[str, Any], expected_seq: int, previous: str) -> str | None:
     """Why this record breaks the chain, or None."""
     if record.get("seq") != expected_seq:
         return f"expected seq {expected_seq}, found {record.get('seq')!r}"

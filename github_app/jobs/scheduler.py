@@ -27,6 +27,7 @@ from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.denials import pull_denials_safely
 from github_app.jobs.installations import for_each_repository
 from github_app.jobs.sweep import sweep_repository
+from github_app.jobs.witness import witness_checkpoints
 from github_app.logs import get_logger
 from github_app.sessions.records import FLUSH_AFTER_SECONDS
 from github_app.state.agent_sessions import AgentSessions
@@ -53,8 +54,9 @@ class SchedulerServices(AppServices, Protocol):
 
 def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
     """Containment watch (5 s), rule-suite import (hourly), sweep (COUNTERSIGN_SWEEP_MINUTES),
-    and a ledger checkpoint every COUNTERSIGN_CHECKPOINT_MINUTES, so the last entries of a
-    quiet period are signed too (appends only checkpoint when one is due)."""
+    a ledger checkpoint every COUNTERSIGN_CHECKPOINT_MINUTES, so the last entries of a
+    quiet period are signed too (appends only checkpoint when one is due), and the witness job
+    (publishes new checkpoints to COUNTERSIGN_WITNESS_REPO) as often."""
 
     async def checkpoint() -> object:
         return await asyncio.to_thread(services.ledger.maybe_checkpoint)
@@ -80,6 +82,11 @@ def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
         PeriodicJob("sweep", services.settings.countersign_sweep_minutes * 60, sweep),
         PeriodicJob(
             "checkpoint", services.settings.countersign_checkpoint_minutes * 60, checkpoint
+        ),
+        PeriodicJob(
+            "witness",
+            services.settings.countersign_checkpoint_minutes * 60,
+            lambda: witness_checkpoints(services),
         ),
     ]
 

@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_serializer
+from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from github_app.ledger.entry import rfc3339
 
@@ -132,6 +133,16 @@ class CheckpointSigner:
             public_key=self.public_key_hex,
             signature=self._private_key.sign(message).hex(),
         )
+
+    def dsse_signer(self) -> CryptoSigner:
+        """A securesystemslib signer with this key, for DSSE envelopes (attestations, packs).
+
+        DSSE signs ``PAE(payloadType, payload)``, which begins with ``DSSEv1 ``; a checkpoint
+        message begins with ``countersign-checkpoint/v1``, so one key serves both and no
+        signature made for one can be passed off as the other.
+        """
+        public = SSlibKey.from_crypto(self.public_key, keyid=self.key_id)
+        return CryptoSigner(self._private_key, public)
 
     def __repr__(self) -> str:
         """Show the key id only, never key material."""

@@ -199,6 +199,36 @@ class Ledger:
             row = conn.execute(query).first()
         return _stored_checkpoint(row).checkpoint if row is not None else None
 
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every stored checkpoint, smallest first (to witness or compare them)."""
+        with self._db.connect() as conn:
+            return [stored.checkpoint for stored in _all_stored_checkpoints(conn)]
+
+    def frontier_at(self, size: int) -> str:
+        """The stored Merkle frontier (hex) of the checkpoint of ``size`` entries.
+
+        Checked against that checkpoint's signed root before it is handed out; ``""`` for 0.
+        """
+        if size == 0:
+            return ""
+        query = sa.select(ledger_checkpoints).where(ledger_checkpoints.c.size == size)
+        with self._db.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise LedgerError(f"there is no checkpoint of size {size}")
+        stored = _stored_checkpoint(row)
+        try:
+            frontier = MerkleFrontier.from_hex(size, stored.frontier)
+        except ValueError as error:
+            raise LedgerIntegrityError(f"checkpoint at size {size} is malformed") from error
+        _require_root(stored.checkpoint, frontier.root())
+        return stored.frontier
+
+    @property
+    def signer(self) -> CheckpointSigner | None:
+        """The key that signs checkpoints (and attestations and packs), if configured."""
+        return self._signer
+
     def maybe_checkpoint(self) -> Checkpoint | None:
         """Sign a checkpoint if ``checkpoint_every`` entries or the interval have passed.
 

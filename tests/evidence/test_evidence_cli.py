@@ -39,6 +39,8 @@ def test_commands_are_exposed_for_the_root_group() -> None:
         "prove",
         "public-key",
         "access-log",
+        "attest",
+        "pack",
     }
 
 

@@ -83,6 +83,7 @@ async def test_default_jobs_are_containment_denials_and_the_sweep(app_harness):
         ("pull_denials", 3600.0),
         ("sweep", app_harness.services.settings.countersign_sweep_minutes * 60),
         ("checkpoint", app_harness.services.settings.countersign_checkpoint_minutes * 60),
+        ("witness", app_harness.services.settings.countersign_checkpoint_minutes * 60),
     ]
 
 
