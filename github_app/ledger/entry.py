@@ -45,6 +45,7 @@ EntryKind = Literal[
     "drill",
     "policy_invalid",
     "backfill",
+    "merge_group",
 ]
 ENTRY_KINDS: tuple[str, ...] = get_args(EntryKind)
 GENESIS_HASH = "0" * 64

@@ -107,6 +107,11 @@ class ApprovalRequirement(ApproverSpec):
     """How many approvals are needed, and from whom."""
 
     required: int = Field(default=1, ge=1, le=20, description="Number of approvals needed.")
+    code_owners: bool = Field(
+        default=False,
+        description="Every changed file with owners in the base branch's CODEOWNERS also needs "
+        "a counted approval from one of its owners.",
+    )
 
 
 class Approvals(ApprovalRequirement):
@@ -115,6 +120,11 @@ class Approvals(ApprovalRequirement):
     changes_requested_blocks: bool = Field(
         default=True,
         description="A qualifying 'request changes' review blocks until lifted or dismissed.",
+    )
+    survive_retarget: bool = Field(
+        default=False,
+        description="Approvals submitted before the pull request's base branch was changed "
+        "still count.",
     )
 
 
@@ -150,6 +160,15 @@ class Detection(PolicyModel):
     def threshold_strength(self) -> Strength:
         """The threshold as a detection signal strength."""
         return Strength[self.threshold.upper()]
+
+
+class Drafts(PolicyModel):
+    """How a draft pull request is judged."""
+
+    block: bool = Field(
+        default=True,
+        description="An agent change stays blocked while its pull request is a draft.",
+    )
 
 
 class Session(PolicyModel):
@@ -248,6 +267,7 @@ class Policy(PolicyModel):
     detection: Detection = Field(default_factory=Detection)
     approvals: Approvals = Field(default_factory=Approvals)
     paths: tuple[PathRule, ...] = Field(default=(), description="Rules for specific paths.")
+    drafts: Drafts = Field(default_factory=Drafts)
     session: Session = Field(default_factory=Session)
     direct_push: DirectPush = Field(default_factory=DirectPush)
     emergency: Emergency = Field(default_factory=Emergency)
