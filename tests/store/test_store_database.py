@@ -27,6 +27,8 @@ ALL_TABLES = {
     "freezes",
     "revoked_sessions",
     "pr_decisions",
+    "merge_groups",
+    "pr_retargets",
     "sync_cursors",
     "alembic_version",
 }
