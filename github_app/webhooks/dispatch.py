@@ -19,6 +19,7 @@ from github_app.handlers import (
     merge_group,
     pull_request,
     push,
+    retarget,
     reviews,
     rulesets,
 )
@@ -36,6 +37,7 @@ ROUTER = routing.Router(
     rulesets.router,
     merge_group.router,
     membership.router,
+    retarget.router,
 )
 
 # Events whose installation can no longer mint tokens; handlers get no API session.
