@@ -30,7 +30,10 @@ ENTRIES = (
         position=3, head_commit="d" * 40, base_commit="c" * 40, pr_number=3, pr_head_sha="3" * 40
     ),
 )
-PASSING = {1: Standing(head_sha="1" * 40, state="approved"), 2: Standing(head_sha="2" * 40, state="not_agent")}
+PASSING = {
+    1: Standing(head_sha="1" * 40, state="approved"),
+    2: Standing(head_sha="2" * 40, state="not_agent"),
+}
 
 
 def test_the_group_holds_its_entry_and_every_entry_ahead():
