@@ -108,6 +108,7 @@ class Decision(Frozen):
     forbidden_paths: tuple[str, ...] = ()
     approvers: tuple[str, ...] = ()  # logins whose approval of the head SHA counted
     policy_sha: str | None = None
+    notes: tuple[str, ...] = ()  # e.g. CODEOWNERS lines GitHub ignores
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,22 @@ def evaluate(inp: EvaluationInput) -> Decision:
     ctx = _context(inp, inp.policy.policy)
     if not ctx.is_agent and not ctx.policy_files and not inp.revoked:
         return not_agent_decision(ctx)
-    return _decide(ctx, _judge_reviews(ctx))
+    decision = _decide(ctx, _judge_reviews(ctx))
+    notes = _code_owner_notes(ctx)
+    return decision.model_copy(update={"notes": notes}) if notes else decision
+
+
+def _code_owner_notes(ctx: Context) -> tuple[str, ...]:
+    """CODEOWNERS lines GitHub skips or reads specially, when code owners are required."""
+    facts = ctx.inp.code_owners
+    if not ctx.is_agent or facts is None or facts.file is None:
+        return ()
+    if code_owned_files(ctx.inp, ctx.policy) is None:
+        return ()
+    return tuple(
+        f"{facts.file.path} line {line.line} ({literal(line.text)}): {line.reason}"
+        for line in facts.file.ignored
+    )
 
 
 def _context(inp: EvaluationInput, policy: Policy) -> Context:

@@ -55,7 +55,9 @@ async def test_code_owner_must_approve_owned_files(app_harness):
     scenario = PullRequestScenario(app_harness.github)
     scenario.set_policy(OWNERS_POLICY)
     codeowners = serve_file(
-        scenario, ".github/CODEOWNERS", b"* @acme/everyone\n/src/ @acme/importers\n"
+        scenario,
+        ".github/CODEOWNERS",
+        b"* @acme/everyone\n/src/ @acme/importers\n!/src/gen/ @acme/bots\n",
     )
     scenario.set_files(["src/importer.py", "CODEOWNERS"])
     scenario.permissions["senior-reviewer"] = "write"
@@ -65,6 +67,7 @@ async def test_code_owner_must_approve_owned_files(app_harness):
     assert "code owners of /src/ (src/importer.py)" in text
     assert "acme/importers" in text
     assert "code owners of * (CODEOWNERS)" in text
+    assert ".github/CODEOWNERS line 3" in text and "negation (!) is not supported" in text
     # The PR's own edit of CODEOWNERS does not count: the base branch's copy judges it.
     query = parse_qs(urlsplit(str(codeowners.calls[-1].url)).query)
     assert query["ref"] == ["master"]
