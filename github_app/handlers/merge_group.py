@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 
-from gidgethub import routing, sansio
+from gidgethub import GraphQLException, routing, sansio
 
 from github_app.actions.group_check import group_check_run_body, publish_group_check_run
 from github_app.actions.record import new_entry, record
 from github_app.context import HandlerContext
 from github_app.core.github_json import parse_time
 from github_app.github.merge_queue import merge_queue_entries
+from github_app.logs import get_logger
 from github_app.policy.merge_group import (
     GroupVerdict,
     MergeGroup,
@@ -28,6 +29,8 @@ from github_app.policy.merge_group import (
     merge_group_from_payload,
 )
 from github_app.state.merge_groups import GroupRecord, MergeGroups
+
+log = get_logger(__name__)
 
 router = routing.Router()
 
@@ -58,7 +61,11 @@ async def _standings(
 async def judge(ctx: HandlerContext, group: MergeGroup) -> GroupVerdict:
     """Read the queue, the PRs' decisions and any freeze; decide (pure)."""
     api_url = ctx.services.settings.github_api_url
-    entries = await merge_queue_entries(ctx.gh, api_url, group.repo, group.branch)
+    try:
+        entries = await merge_queue_entries(ctx.gh, api_url, group.repo, group.branch)
+    except GraphQLException as error:  # GitHub refused the query: the group cannot be known
+        log.warning("merge_queue_unreadable", repo=group.repo, error=str(error))
+        entries = ()
     members = group_members(entries, group.head_sha)
     standings = await _standings(ctx, group, members)
     freeze = await asyncio.to_thread(ctx.services.containment.active_freeze, group.repo)
