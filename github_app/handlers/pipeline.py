@@ -33,6 +33,9 @@ from github_app.policy.codeowners import CodeOwnersFacts, owned_groups
 from github_app.policy.evaluate import Decision, EvaluationInput, code_owned_files, evaluate
 from github_app.policy.loader import EffectivePolicy
 from github_app.policy.model import Policy
+from github_app.sessions.attestation import apply_attestation
+from github_app.sessions.attestation import session_ids as attested_session_ids
+from github_app.state.agent_sessions import attested_sessions
 from github_app.state.decisions import PrRecord
 from github_app.state.retargets import Retargets
 
@@ -134,6 +137,13 @@ async def evaluate_pull_request(
         threshold=rules.detection.threshold_strength,
         assisted_is_agent=rules.detection.ai_assisted_is_agent,
     )
+    # Agent sessions: an attested launcher (agent token) replaces the trailer's, and blocks
+    # under session.require_attested when there is none (github_app.sessions.attestation).
+    attested = await asyncio.to_thread(
+        attested_sessions, services.ledger, attested_session_ids(attribution)
+    )
+    attestation = apply_attestation(attribution, attested, rules)
+    attribution = attestation.attribution
     extra = await _organisation_facts(ctx, pr, rules, policy_ref or pr.base_ref, facts.files)
     teams = referenced_teams(rules) | _owner_teams(extra["code_owners"], facts.files)
     reviewers = await reviewer_facts(ctx.gh, pr, facts.reviews, teams)
@@ -149,6 +159,8 @@ async def evaluate_pull_request(
         agent_logins=agent_logins(catalogue),
         incomplete=facts.incomplete,
         **extra,
+        extra_exclusions=attestation.exclusions,
+        session_block=attestation.blocking,
         **await _containment(services, pr, attribution.session_id),
     )
     return Evaluation(pr, facts, policy, policy_error, attribution, evaluate(inputs), inputs)

@@ -46,6 +46,10 @@ EntryKind = Literal[
     "policy_invalid",
     "backfill",
     "merge_group",
+    "session_started",
+    "agent_operation",
+    "operation_denied",
+    "session_ended",
 ]
 ENTRY_KINDS: tuple[str, ...] = get_args(EntryKind)
 GENESIS_HASH = "0" * 64

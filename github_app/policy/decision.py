@@ -62,6 +62,10 @@ class EvaluationInput(Frozen):
     code_owners: CodeOwnersFacts | None = None  # read only when the policy asks for code owners
     retargeted_at: datetime | None = None  # when the base branch last changed, if it did
     retargeted_from: str | None = None
+    # From agent sessions (github_app.sessions.attestation): more people who cannot countersign
+    # (lower-case login -> why), and why the session itself blocks the change, if it does.
+    extra_exclusions: Mapping[str, str] = Field(default_factory=dict)
+    session_block: str | None = None
 
     @field_validator("reviewer_facts")
     @classmethod

@@ -146,6 +146,8 @@ def _exclusions(inp: EvaluationInput) -> tuple[dict[str, str], dict[int, str]]:
     ids: dict[int, str] = {}
     if inp.attribution.launched_by:
         logins[inp.attribution.launched_by.lower().lstrip("@")] = "launched the agent session"
+    for login, why in inp.extra_exclusions.items():
+        logins.setdefault(login.lower().lstrip("@"), why)
     for commit in inp.commits:
         if commit.author_account:
             logins.setdefault(
@@ -489,6 +491,13 @@ def _blockers(ctx: Context, outcome: ReviewOutcome) -> Blockers:
         steps.append(
             "add an `Agent-Session-Id:` trailer (or the agent's session marker) to the agent's "
             "commits and push again"
+        )
+    if ctx.is_agent and ctx.inp.session_block:
+        titles.append("launcher not attested")
+        sentences.append(ctx.inp.session_block)
+        steps.append(
+            "redo the work in a session started through Countersign's agent hook "
+            "(an agent token bound to the launching developer)"
         )
     if outcome.blocking:
         who = ", ".join(f"@{login}" for login in outcome.blocking)

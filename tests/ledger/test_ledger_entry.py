@@ -42,6 +42,10 @@ PRODUCT_KINDS = [
     "policy_invalid",
     "backfill",
     "merge_group",
+    "session_started",
+    "agent_operation",
+    "operation_denied",
+    "session_ended",
 ]
 
 

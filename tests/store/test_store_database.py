@@ -31,6 +31,7 @@ ALL_TABLES = {
     "pr_retargets",
     "sync_cursors",
     "alembic_version",
+    "agent_operation_buffer",
 }
 
 

@@ -1,7 +1,7 @@
 """Real organisations: merge queue groups and pull request retargets.
 
 Revision ID: orgs
-Revises: delivery_keys
+Revises: agent_tokens
 
 ``merge_groups``
     Each merge queue group Countersign judged, keyed by its head commit: the target ``base_ref``,
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "orgs"
-down_revision = "delivery_keys"
+down_revision = "agent_tokens"
 branch_labels = None
 depends_on = None
 
