@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from github_app.actions.check_run import check_run_body, publish_check_run
+from github_app.actions.check_run import check_run_body, details_url_for, publish_check_run
 from github_app.actions.record import record
 from github_app.context import AppServices, HandlerContext
 from github_app.core.catalogue import Catalogue
@@ -121,17 +121,28 @@ def _owner_teams(code_owners: CodeOwnersFacts | None, files: tuple[str, ...]) ->
 
 
 async def evaluate_pull_request(
-    ctx: HandlerContext, pr: PullRequest, *, policy_ref: str | None = None
+    ctx: HandlerContext,
+    pr: PullRequest,
+    *,
+    policy_ref: str | None = None,
+    draft_policy: EffectivePolicy | None = None,
 ) -> Evaluation:
     """Gather what the decision needs from GitHub and the store, then decide (pure).
 
     The policy is read at ``policy_ref`` (default: the base branch); a merged PR passes its
-    base commit, so a PR that edits the policy is not judged by its own edit.
+    base commit, so a PR that edits the policy is not judged by its own edit.  A
+    ``draft_policy`` (``countersign policy simulate --policy``) replaces the one in force.
     """
     services = ctx.services
+
+    async def policy_in_force() -> tuple[EffectivePolicy | None, str | None]:
+        if draft_policy is not None:
+            return draft_policy, None
+        ref = policy_ref or pr.base_ref
+        return await load_policy(ctx.gh, pr.repo_full_name, ref, services.default_policy)
+
     facts, (policy, policy_error) = await asyncio.gather(
-        pull_request_facts(ctx.gh, pr),
-        load_policy(ctx.gh, pr.repo_full_name, policy_ref or pr.base_ref, services.default_policy),
+        pull_request_facts(ctx.gh, pr), policy_in_force()
     )
     rules = policy.policy if policy else services.default_policy
     try:
@@ -197,7 +208,8 @@ async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) ->
     previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
     existing = previous.check_run_id if previous and previous.head_sha == pr.head_sha else None
     ignored = ev.policy.ignored if ev.policy else ()
-    body = check_run_body(ev.decision, ev.attribution, pr, ignored)
+    details_url = details_url_for(services.settings.countersign_public_url, pr)
+    body = check_run_body(ev.decision, ev.attribution, pr, ignored, details_url=details_url)
     check_run_id = await publish_check_run(ctx.gh, pr, body, existing)
     await record(ctx, *state_entries(ctx.stamp, previous, ev.judgement, occurred_at))
     await asyncio.to_thread(

@@ -1,7 +1,7 @@
 """Real organisations: merge queue groups and pull request retargets.
 
 Revision ID: orgs
-Revises: agent_tokens
+Revises: console_sessions
 
 ``merge_groups``
     Each merge queue group Countersign judged, keyed by its head commit: the target ``base_ref``,
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "orgs"
-down_revision = "agent_tokens"
+down_revision = "console_sessions"
 branch_labels = None
 depends_on = None
 
