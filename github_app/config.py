@@ -20,6 +20,25 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CREDENTIALS_FILE_NAME = "countersign.env"
 
+PUBLIC_API_URL = "https://api.github.com"
+
+
+def github_web_url(api_url: str) -> str:
+    """GitHub's web root for a REST root: ``https://github.com`` for ``api.github.com``, and
+    ``https://HOST`` for a GitHub Enterprise Server root ``https://HOST/api/v3``."""
+    root = api_url.rstrip("/")
+    if root == PUBLIC_API_URL:
+        return "https://github.com"
+    return root.removesuffix("/api/v3")
+
+
+def github_graphql_url(api_url: str) -> str:
+    """GitHub's GraphQL endpoint for a REST root (``HOST/api/graphql`` on Enterprise Server)."""
+    root = api_url.rstrip("/")
+    if root == PUBLIC_API_URL:
+        return f"{PUBLIC_API_URL}/graphql"
+    return f"{root.removesuffix('/api/v3')}/api/graphql"
+
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""

@@ -56,9 +56,26 @@ def test_manifest_asks_for_no_permission_beyond_what_the_features_need():
         "contents": "read",
         "issues": "write",
         "members": "read",
+        "merge_queues": "read",
         "administration": "write",
     }
     assert manifest["public"] is False
+
+
+def test_every_subscribed_event_reaches_a_handler():
+    from github_app.webhooks.dispatch import ROUTER
+
+    manifest = yaml.safe_load((ROOT / "app.yml").read_text())
+    routed = set(ROUTER._shallow_routes) | set(ROUTER._deep_routes)
+    assert set(manifest["default_events"]) <= routed
+
+
+def test_manifest_permissions_are_github_app_permissions(openapi_spec):
+    manifest = yaml.safe_load((ROOT / "app.yml").read_text())
+    known = openapi_spec["components"]["schemas"]["app-permissions"]["properties"]
+    for name, level in manifest["default_permissions"].items():
+        assert name in known, name
+        assert level in known[name]["enum"], (name, level)
 
 
 def _module_name(path: Path) -> str:

@@ -20,6 +20,7 @@ from github_app.core.detection import detect
 from github_app.core.models import Attribution, PullRequest
 from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.pr_entries import Judgement, state_entries
+from github_app.github.codeowners import read_codeowners
 from github_app.github.facts import (
     PullRequestFacts,
     load_policy,
@@ -28,12 +29,15 @@ from github_app.github.facts import (
     reviewer_facts,
 )
 from github_app.metrics import DECISIONS
-from github_app.policy.evaluate import Decision, EvaluationInput, evaluate
+from github_app.policy.codeowners import CodeOwnersFacts, owned_groups
+from github_app.policy.evaluate import Decision, EvaluationInput, code_owned_files, evaluate
 from github_app.policy.loader import EffectivePolicy
+from github_app.policy.model import Policy
 from github_app.sessions.attestation import apply_attestation
 from github_app.sessions.attestation import session_ids as attested_session_ids
 from github_app.state.agent_sessions import attested_sessions
 from github_app.state.decisions import PrRecord
+from github_app.state.retargets import Retargets
 
 
 def agent_logins(catalogue: Catalogue) -> frozenset[str]:
@@ -91,6 +95,31 @@ async def _containment(services: AppServices, pr: PullRequest, attribution: Attr
     }
 
 
+async def _organisation_facts(
+    ctx: HandlerContext, pr: PullRequest, rules: Policy, ref: str, files: tuple[str, ...]
+) -> dict:
+    """CODEOWNERS (only when the policy asks for code owners) and the PR's last retarget."""
+    code_owners: CodeOwnersFacts | None = None
+    probe = EvaluationInput(
+        pr=pr, changed_files=files, attribution=Attribution(is_agent=False), policy=None
+    )
+    if code_owned_files(probe, rules) is not None:
+        code_owners = await read_codeowners(ctx.gh, pr.repo_full_name, ref)
+    retarget = await asyncio.to_thread(Retargets(ctx.services.db).get, pr.repo_id, pr.number)
+    return {
+        "code_owners": code_owners,
+        "retargeted_at": retarget.changed_at if retarget else None,
+        "retargeted_from": retarget.from_base if retarget else None,
+    }
+
+
+def _owner_teams(code_owners: CodeOwnersFacts | None, files: tuple[str, ...]) -> frozenset[str]:
+    """Teams owning a changed file: their members' memberships are looked up."""
+    file = code_owners.file if code_owners else None
+    groups = owned_groups(file, files) if file else ()
+    return frozenset(team for rule, _ in groups for team in rule.teams)
+
+
 async def evaluate_pull_request(
     ctx: HandlerContext,
     pr: PullRequest,
@@ -137,7 +166,9 @@ async def evaluate_pull_request(
     )
     attestation = apply_attestation(attribution, attested, rules)
     attribution = attestation.attribution
-    reviewers = await reviewer_facts(ctx.gh, pr, facts.reviews, referenced_teams(rules))
+    extra = await _organisation_facts(ctx, pr, rules, policy_ref or pr.base_ref, facts.files)
+    teams = referenced_teams(rules) | _owner_teams(extra["code_owners"], facts.files)
+    reviewers = await reviewer_facts(ctx.gh, pr, facts.reviews, teams)
     inputs = EvaluationInput(
         pr=pr,
         commits=facts.commits,
@@ -149,6 +180,7 @@ async def evaluate_pull_request(
         reviewer_facts=reviewers,
         agent_logins=agent_logins(catalogue),
         incomplete=facts.incomplete,
+        **extra,
         extra_exclusions=attestation.exclusions,
         session_block=attestation.blocking,
         **await _containment(services, pr, attribution),

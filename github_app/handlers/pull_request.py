@@ -13,12 +13,13 @@ from github_app.handlers.pipeline import evaluate_pull_request, reevaluate
 
 router = routing.Router()
 
+# "edited" is handled by handlers/retarget.py (a change of base is recorded before judging).
 REEVALUATE_ON = (
     "opened",
     "synchronize",
     "reopened",
     "ready_for_review",
-    "edited",
+    "converted_to_draft",
     "labeled",
     "unlabeled",
 )

@@ -40,6 +40,7 @@ from github_app.pushes.classify import (
     ignore_reason,
     is_violation,
     merged_pull_request,
+    merged_through_group,
     org_policy_changed,
     push_from_payload,
 )
@@ -49,6 +50,7 @@ from github_app.rulesets.sync import (
     installation_repositories,
     reconcile_all,
 )
+from github_app.state.merge_groups import MergeGroups
 
 log = get_logger(__name__)
 
@@ -90,6 +92,12 @@ async def _merged_through_pr(ctx: HandlerContext, push: Push) -> int | None:
     return merged_pull_request(push.after, push.branch or "", pulls)
 
 
+async def _merged_through_queue(ctx: HandlerContext, push: Push) -> bool:
+    groups = MergeGroups(ctx.services.db)
+    group = await asyncio.to_thread(groups.get, push.repo_id, push.after)
+    return merged_through_group(push, group.base_ref if group else None)
+
+
 async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
     """Record and answer the push if it bypassed pull requests on a protected branch."""
     effective, policy_error = await _policy_for(ctx, push)
@@ -97,6 +105,9 @@ async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
     reason = ignore_reason(push, policy, protection_known=policy_error is None)
     if reason is not None:
         log.debug("push_ignored", repo=push.repo, ref=push.ref, reason=reason)
+        return
+    if await _merged_through_queue(ctx, push):
+        log.debug("push_from_merge_group", repo=push.repo, after=push.after)
         return
     if not push.deleted:
         number = await _merged_through_pr(ctx, push)

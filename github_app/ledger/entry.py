@@ -45,6 +45,7 @@ EntryKind = Literal[
     "drill",
     "policy_invalid",
     "backfill",
+    "merge_group",
     "session_started",
     "agent_operation",
     "operation_denied",

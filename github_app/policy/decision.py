@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -22,6 +23,7 @@ from github_app.core.models import (
 from github_app.policy.approvers import (
     ReviewerFacts,
 )
+from github_app.policy.codeowners import CodeOwnersFacts
 from github_app.policy.loader import EffectivePolicy
 from github_app.policy.model import ApproverSpec, Policy
 
@@ -57,6 +59,9 @@ class EvaluationInput(Frozen):
     freeze_reason: str | None = None
     revoked: bool = False
     incomplete: str | None = None  # why GitHub did not list every commit or file, if it did not
+    code_owners: CodeOwnersFacts | None = None  # read only when the policy asks for code owners
+    retargeted_at: datetime | None = None  # when the base branch last changed, if it did
+    retargeted_from: str | None = None
     # From agent sessions (github_app.sessions.attestation): more people who cannot countersign
     # (lower-case login -> why), and why the session itself blocks the change, if it does.
     extra_exclusions: Mapping[str, str] = Field(default_factory=dict)
@@ -107,6 +112,7 @@ class Decision(Frozen):
     forbidden_paths: tuple[str, ...] = ()
     approvers: tuple[str, ...] = ()  # logins whose approval of the head SHA counted
     policy_sha: str | None = None
+    notes: tuple[str, ...] = ()  # e.g. CODEOWNERS lines GitHub ignores
 
 
 @dataclass(frozen=True)

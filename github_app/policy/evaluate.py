@@ -24,6 +24,7 @@ from github_app.policy.approvers import (
     describe_approvers,
     join_words,
 )
+from github_app.policy.codeowners import owned_groups
 from github_app.policy.decision import (
     ApprovalVerdict,
     Blockers,
@@ -55,7 +56,7 @@ from github_app.policy.explain import (
 )
 from github_app.policy.globs import matching_paths
 from github_app.policy.loader import policy_paths_for, touches_policy
-from github_app.policy.model import Policy
+from github_app.policy.model import ApproverSpec, Policy
 
 __all__ = [
     "ApprovalVerdict",
@@ -99,7 +100,22 @@ def evaluate(inp: EvaluationInput) -> Decision:
     ctx = _context(inp, inp.policy.policy)
     if not ctx.is_agent and not ctx.policy_files and not inp.revoked:
         return not_agent_decision(ctx)
-    return _decide(ctx, _judge_reviews(ctx))
+    decision = _decide(ctx, _judge_reviews(ctx))
+    notes = _code_owner_notes(ctx)
+    return decision.model_copy(update={"notes": notes}) if notes else decision
+
+
+def _code_owner_notes(ctx: Context) -> tuple[str, ...]:
+    """CODEOWNERS lines GitHub skips or reads specially, when code owners are required."""
+    facts = ctx.inp.code_owners
+    if not ctx.is_agent or facts is None or facts.file is None:
+        return ()
+    if code_owned_files(ctx.inp, ctx.policy) is None:
+        return ()
+    return tuple(
+        f"{facts.file.path} line {line.line} ({literal(line.text)}): {line.reason}"
+        for line in facts.file.ignored
+    )
 
 
 def _context(inp: EvaluationInput, policy: Policy) -> Context:
@@ -185,12 +201,83 @@ def _checks(
                 checks.append(
                     Check(rule.pattern, rule.approvals.required, rule.approvals, "normal")
                 )
+        checks.extend(_code_owner_checks(inp, policy))
     if touches_policy_files:
         checks.append(Check("policy files", 1, policy.policy_owners, "owners"))
     emergency = policy.emergency
     if is_agent and emergency.approvers.restricted and emergency_requested(inp, policy):
         checks.append(Check("emergency", 1, emergency.approvers, "emergency"))
     return tuple(checks)
+
+
+def code_owned_files(inp: EvaluationInput, policy: Policy) -> tuple[str, ...] | None:
+    """The changed files whose code owners must approve (``None``: the policy asks for none)."""
+    wanted: list[str] = []
+    asked = policy.approvals.code_owners
+    if asked:
+        wanted.extend(inp.changed_files)
+    for rule in policy.paths:
+        if rule.approvals and rule.approvals.code_owners:
+            asked = True
+            wanted.extend(matching_paths(rule.pattern, inp.changed_files))
+    return tuple(dict.fromkeys(wanted)) if asked else None
+
+
+def _shown_paths(paths: tuple[str, ...], limit: int = 5) -> str:
+    more = f", and {len(paths) - limit} more" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
+
+
+def _code_owner_checks(inp: EvaluationInput, policy: Policy) -> list[Check]:
+    """One requirement per owned path group (its owners may approve); errors block instead."""
+    files = code_owned_files(inp, policy)
+    facts = inp.code_owners
+    if files is None or facts is None or facts.error is not None:
+        return []
+    if facts.file is None:
+        why = facts.note or f"no CODEOWNERS file on {facts.ref}"
+        return [Check(f"code owners ({why}: not applicable)", 0, ApproverSpec(), "normal")]
+    checks = []
+    for rule, paths in owned_groups(facts.file, files):
+        if rule.users or rule.teams:
+            spec = ApproverSpec(users=rule.users, teams=rule.teams, min_permission="write")
+            scope = f"code owners of {rule.pattern} ({_shown_paths(paths)})"
+            checks.append(Check(scope, 1, spec, "normal"))
+    return checks
+
+
+def _code_owner_problems(ctx: Context) -> tuple[str, ...]:
+    """Why code-owner approval cannot be judged: unreadable file, or owners no review can match."""
+    files = code_owned_files(ctx.inp, ctx.policy)
+    if not ctx.is_agent or files is None:
+        return ()
+    facts = ctx.inp.code_owners
+    if facts is None:
+        return ("CODEOWNERS was not read",)
+    if facts.error is not None:
+        return (f"CODEOWNERS could not be read: {facts.error}",)
+    if facts.file is None:
+        return ()
+    return tuple(
+        f"{rule.pattern} ({_shown_paths(paths)}) is owned only by e-mail addresses, which no "
+        "review can be matched to"
+        for rule, paths in owned_groups(facts.file, files)
+        if not (rule.users or rule.teams)
+    )
+
+
+def _before_retarget(review: Review, ctx: Context) -> str | None:
+    """Why an approval from before the last base change does not count, if it does not."""
+    inp = ctx.inp
+    if inp.retargeted_at is None or ctx.policy.approvals.survive_retarget:
+        return None
+    if review.submitted_at is not None and review.submitted_at > inp.retargeted_at:
+        return None
+    previous = inp.retargeted_from or "another branch"
+    return (
+        f"approved while the pull request targeted {previous}; this policy does not carry "
+        f"approvals across a change of base (approvals.survive_retarget)"
+    )
 
 
 def _latest_reviews(reviews: tuple[Review, ...]) -> tuple[dict[str, Review], dict[int, str]]:
@@ -272,6 +359,9 @@ def _judge_approval(review: Review, ctx: Context) -> tuple[ApprovalVerdict, froz
     if not met:
         reason = "does not meet the approver requirement: " + "; ".join(misses)
         return _verdict(review, counted=False, reason=reason), frozenset(), False
+    retargeted = _before_retarget(review, ctx)
+    if retargeted:
+        return _verdict(review, counted=False, reason=retargeted), frozenset(), False
     if review.commit_id.lower() != ctx.head.lower():
         reason = f"approved an older commit {review.commit_id[:7]}; the head is now {ctx.head7}"
         return _verdict(review, counted=False, reason=reason), frozenset(), True
@@ -386,6 +476,17 @@ def _blockers(ctx: Context, outcome: ReviewOutcome) -> Blockers:
             "a person must make it in a separate pull request"
             for path, pattern in forbidden
         )
+    if ctx.is_agent and ctx.inp.pr.draft and ctx.policy.drafts.block:
+        titles.append("draft pull request")
+        sentences.append(
+            "the pull request is a draft; agent changes are judged once it is ready for review"
+        )
+        steps.append("mark the pull request ready for review")
+    owner_problems = _code_owner_problems(ctx)
+    if owner_problems:
+        titles.append("code owners cannot be judged")
+        sentences.extend(owner_problems)
+        steps.extend(f"fix CODEOWNERS on the base branch: {why}" for why in owner_problems)
     session = _session_problem(ctx)
     if session:
         titles.append("session id required")

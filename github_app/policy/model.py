@@ -124,6 +124,11 @@ class ApprovalRequirement(ApproverSpec):
     """How many approvals are needed, and from whom."""
 
     required: StrictInt = Field(default=1, ge=1, le=20, description="Number of approvals needed.")
+    code_owners: StrictBool = Field(
+        default=False,
+        description="Every changed file with owners in the base branch's CODEOWNERS also needs "
+        "a counted approval from one of its owners.",
+    )
 
 
 class Approvals(ApprovalRequirement):
@@ -132,6 +137,11 @@ class Approvals(ApprovalRequirement):
     changes_requested_blocks: StrictBool = Field(
         default=True,
         description="A qualifying 'request changes' review blocks until lifted or dismissed.",
+    )
+    survive_retarget: StrictBool = Field(
+        default=False,
+        description="Approvals submitted before the pull request's base branch was changed "
+        "still count.",
     )
 
 
@@ -183,6 +193,15 @@ class Detection(PolicyModel):
     def threshold_strength(self) -> Strength:
         """The threshold as a detection signal strength."""
         return Strength[self.threshold.upper()]
+
+
+class Drafts(PolicyModel):
+    """How a draft pull request is judged."""
+
+    block: StrictBool = Field(
+        default=True,
+        description="An agent change stays blocked while its pull request is a draft.",
+    )
 
 
 class Session(PolicyModel):
@@ -293,6 +312,7 @@ class Policy(PolicyModel):
     detection: Detection = Field(default_factory=Detection)
     approvals: Approvals = Field(default_factory=Approvals)
     paths: tuple[PathRule, ...] = Field(default=(), description="Rules for specific paths.")
+    drafts: Drafts = Field(default_factory=Drafts)
     session: Session = Field(default_factory=Session)
     direct_push: DirectPush = Field(default_factory=DirectPush)
     emergency: Emergency = Field(default_factory=Emergency)

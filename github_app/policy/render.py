@@ -118,6 +118,7 @@ def render_markdown(
     lines += _review_lines(decision)
     lines += _bullets("To pass", decision.to_pass)
     lines += _bullets("Repository policy settings ignored", ignored)
+    lines += _bullets("Notes", decision.notes)
     if decision.policy_sha:
         lines += ["", f"Policy `{decision.policy_sha[:12]}`"]
     text = "\n".join(lines) + "\n"

@@ -32,6 +32,8 @@ ZERO_SHA = "0" * 40
 BRANCH_PREFIX = "refs/heads/"
 # GitHub's merge queue fast-forwards the branch to a group it already checked and merged.
 MERGE_QUEUE_LOGINS = frozenset({"github-merge-queue[bot]"})
+# The merge queue's temporary branches (refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>).
+MERGE_QUEUE_BRANCH_PREFIX = "gh-readonly-queue/"
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ def ignore_reason(push: Push, policy: Policy, *, protection_known: bool = True) 
     branch = push.branch
     if branch is None:
         return "not a branch"
+    if branch.startswith(MERGE_QUEUE_BRANCH_PREFIX):
+        return "a merge queue's temporary branch"
     if protection_known and not policy.is_protected(branch, push.default_branch):
         return "unprotected branch"
     if push.before == push.after:
@@ -155,6 +159,16 @@ def merged_pull_request(after: str, branch: str, pulls: Iterable[Json]) -> int |
         if after in (pull.get("merge_commit_sha"), head):
             return pull["number"]
     return None
+
+
+def merged_through_group(push: Push, group_base_ref: str | None) -> bool:
+    """True when the pushed head is a merge queue group Countersign judged for this branch.
+
+    ``group_base_ref`` is the recorded group's target (``refs/heads/main``) whose head commit is
+    ``push.after``, or ``None`` when no group was built as that commit.  The queue advances the
+    base branch to exactly the group commit it tested, whose PRs were each judged.
+    """
+    return group_base_ref is not None and not push.deleted and group_base_ref == push.ref
 
 
 def changes_policy(push: Push) -> bool:

@@ -188,6 +188,30 @@ sync_cursors = sa.Table(
     sa.Column("updated_at", UTCDateTime(), **_now()),
 )
 
+# migration orgs: merge queue groups Countersign judged (state/merge_groups.py)
+merge_groups = sa.Table(
+    "merge_groups",
+    metadata,
+    sa.Column("repo_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("head_sha", sa.Text(), primary_key=True),
+    sa.Column("base_ref", sa.Text(), nullable=False),
+    sa.Column("prs", sa.Text(), nullable=False),
+    sa.Column("conclusion", sa.String(16)),
+    sa.Column("destroyed_reason", sa.Text()),
+    sa.Column("updated_at", UTCDateTime(), **_now()),
+)
+
+# migration orgs: the latest base change of each pull request (state/retargets.py)
+pr_retargets = sa.Table(
+    "pr_retargets",
+    metadata,
+    sa.Column("repo_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("pr", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("from_base", sa.Text(), nullable=False),
+    sa.Column("to_base", sa.Text(), nullable=False),
+    sa.Column("changed_at", UTCDateTime(), nullable=False),
+)
+
 agent_operation_buffer = sa.Table(
     "agent_operation_buffer",
     metadata,

@@ -12,7 +12,17 @@ from typing import Any
 from gidgethub import routing, sansio
 
 from github_app.context import AppServices, HandlerContext
-from github_app.handlers import checks, installation, pull_request, push, reviews, rulesets
+from github_app.handlers import (
+    checks,
+    installation,
+    membership,
+    merge_group,
+    pull_request,
+    push,
+    retarget,
+    reviews,
+    rulesets,
+)
 from github_app.logs import get_logger
 from github_app.webhooks.inbox import Delivery
 
@@ -25,6 +35,9 @@ ROUTER = routing.Router(
     push.router,
     installation.router,
     rulesets.router,
+    merge_group.router,
+    membership.router,
+    retarget.router,
 )
 
 # Events whose installation can no longer mint tokens; handlers get no API session.

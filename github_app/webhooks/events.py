@@ -6,9 +6,14 @@ HANDLED_EVENTS = frozenset(
         "check_suite",
         "installation",
         "installation_repositories",
+        "member",
+        "membership",
+        "merge_group",
+        "organization",
         "pull_request",
         "pull_request_review",
         "push",
         "repository_ruleset",
+        "team",
     }
 )

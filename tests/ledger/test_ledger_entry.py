@@ -41,6 +41,7 @@ PRODUCT_KINDS = [
     "drill",
     "policy_invalid",
     "backfill",
+    "merge_group",
     "session_started",
     "agent_operation",
     "operation_denied",

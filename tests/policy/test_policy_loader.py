@@ -196,6 +196,9 @@ LOOSENINGS = [
     ("rulesets.mode", "enforce", "audit"),
     ("rulesets.required_approvals", "2", "0"),
     ("rulesets.require_last_push_approval", "true", "false"),
+    ("approvals.code_owners", "true", "false"),
+    ("approvals.survive_retarget", "false", "true"),
+    ("drafts.block", "true", "false"),
 ]
 
 

@@ -28,6 +28,8 @@ ALL_TABLES = {
     "revoked_sessions",
     "console_sessions",
     "pr_decisions",
+    "merge_groups",
+    "pr_retargets",
     "sync_cursors",
     "alembic_version",
     "agent_operation_buffer",

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import graphql
 import httpx
 import pytest
 import respx
@@ -33,12 +34,16 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from github_app.config import github_graphql_url
 from github_app.github.client import GitHubClient, RetryPolicy
 
 FAKE_API_URL = "https://github.test/api/v3"
 FAKE_APP_ID = 424242
 SPEC_FILE = Path(__file__).parent.parent / "fixtures" / "openapi" / "api.github.com.json.gz"
 SPEC_SERVER = "https://api.github.com"
+GRAPHQL_SCHEMA_FILE = (
+    Path(__file__).parent.parent / "fixtures" / "graphql" / "github-merge-queue.graphql"
+)
 INVALID_REQUEST_STATUS = 599
 # Path parameters GitHub lets span several segments (file paths, refs, branch names).
 MULTI_SEGMENT_PARAMS = frozenset({"path", "ref", "branch"})
@@ -77,6 +82,12 @@ def example(name: str) -> dict[str, Any]:
     if name not in examples:
         raise KeyError(f"GitHub's OpenAPI description has no example named {name!r}")
     return copy.deepcopy(examples[name]["value"])
+
+
+@functools.cache
+def graphql_schema() -> graphql.GraphQLSchema:
+    """The part of GitHub's GraphQL schema the App queries (``fixtures/graphql``)."""
+    return graphql.build_schema(GRAPHQL_SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
 # --- resolving a request path to GitHub's path template ------------------------------------
@@ -324,6 +335,10 @@ class FakeGitHub:
         self.violations: list[str] = []
         self.unrouted: list[httpx.Request] = []
         self._token_serial = itertools.count(1)
+        self.graphql_path = httpx.URL(github_graphql_url(base_url)).raw_path.decode()
+        # (owner/repo, branch) -> MergeQueueEntry nodes, as GraphQL returns them
+        self.merge_queues: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.forbidden_repos: set[str] = set()  # e.g. a fork the App must never need
         router.route().mock(side_effect=self.dispatch)
         self.installation_tokens = self.route(
             "POST",
@@ -368,7 +383,13 @@ class FakeGitHub:
     def dispatch(self, request: httpx.Request) -> httpx.Response:
         """Validate ``request`` against GitHub's description, then answer it from a route."""
         self._sent.append(request)
+        if request.url.raw_path.decode().split("?", 1)[0] == self.graphql_path:
+            return self._graphql(request)
         api_path = self.api_path(request)
+        repo = re.match(r"^/repos/([^/]+/[^/]+)", api_path)
+        if repo and unquote(repo.group(1)).lower() in self.forbidden_repos:
+            self.unrouted.append(request)
+            return json_response(404, {"message": "Not Found", "documentation_url": "fake"})
         problems = request_violations(request, api_path)
         if problems:
             where = f"{request.method} {api_path}"
@@ -394,6 +415,52 @@ class FakeGitHub:
             listing = "\n  ".join(self.violations)
             pytest.fail(f"the App sent requests GitHub would reject:\n  {listing}", pytrace=False)
 
+    def _graphql(self, request: httpx.Request) -> httpx.Response:
+        """GitHub's GraphQL endpoint: the query is validated and run against the schema subset."""
+        where = f"POST {self.graphql_path}"
+        authorization = request.headers.get("authorization", "")
+        problems = []
+        if request.method != "POST":
+            problems.append("GraphQL takes POST only")
+        if not authorization or authorization.partition(" ")[2].count(".") == 2:
+            problems.append("GraphQL needs an installation token")
+        try:
+            body = json.loads(request.content)
+            document = graphql.parse(body["query"])
+        except (ValueError, KeyError, graphql.GraphQLError) as error:
+            body, document = {}, None
+            problems.append(f"not a GraphQL request: {error}")
+        if document is not None:
+            problems += [e.message for e in graphql.validate(graphql_schema(), document)]
+        if problems:
+            # GitHub answers an invalid query with 200 and "errors"; the test fails regardless.
+            self.violations.extend(f"{where}: {problem}" for problem in problems)
+            return json_response(200, {"errors": [{"message": p} for p in problems]})
+        result = graphql.execute_sync(
+            graphql_schema(),
+            document,
+            root_value={"repository": self._graphql_repository},
+            variable_values=body.get("variables"),
+        )
+        if result.errors:
+            self.violations.extend(f"{where}: {error.message}" for error in result.errors)
+            errors = [{"message": error.message} for error in result.errors]
+            return json_response(200, {"data": result.data, "errors": errors})
+        return json_response(200, {"data": result.data})
+
+    def _graphql_repository(self, _info: Any, owner: str, name: str, **_: Any) -> dict | None:
+        full_name = f"{owner}/{name}"
+        if full_name.lower() in self.forbidden_repos:
+            return None
+
+        def merge_queue(_info: Any, branch: str | None = None) -> dict | None:
+            nodes = self.merge_queues.get((full_name, branch or "main"))
+            if nodes is None:
+                return None
+            return {"entries": lambda _i, **_a: {"nodes": nodes, "totalCount": len(nodes)}}
+
+        return {"mergeQueue": merge_queue}
+
     def _issue_installation_token(self, request: httpx.Request) -> httpx.Response:
         installation_id = self.api_path(request).split("/")[3]
         body = example("installation-token")
@@ -415,7 +482,9 @@ def openapi_spec() -> dict[str, Any]:
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
     """A fake GitHub at ``FAKE_API_URL`` that validates every request the App sends."""
-    with respx.mock(base_url=FAKE_API_URL, assert_all_called=False) as router:
+    # The whole host: the REST root and GitHub Enterprise Server's GraphQL endpoint beside it.
+    origin = str(httpx.URL(FAKE_API_URL).copy_with(path="/"))
+    with respx.mock(base_url=origin, assert_all_called=False) as router:
         fake = FakeGitHub(router)
         yield fake
     fake.assert_no_violations()

@@ -90,12 +90,16 @@ def file_entries(paths: list[str]) -> list[dict[str, Any]]:
 class PullRequestScenario:
     """One PR on the fake GitHub, plus the check runs the App publishes for it."""
 
-    def __init__(self, github: FakeGitHub, *, head_sha: str | None = None) -> None:
+    def __init__(
+        self, github: FakeGitHub, *, head_sha: str | None = None, number: int | None = None
+    ) -> None:
         self.github = github
         self.payload = load_payload("pull_request", "opened.payload")
         pr = self.payload["pull_request"]
         if head_sha:
             pr["head"]["sha"] = head_sha
+        if number is not None:
+            pr["number"] = number
         self.repo = self.payload["repository"]["full_name"]
         self.number = pr["number"]
         self.base = f"/repos/{self.repo}/pulls/{self.number}"
