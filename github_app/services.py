@@ -128,7 +128,7 @@ class Services:
             "GitHub App id": self.settings.github_app_id,
             "GitHub API": self.settings.github_api_url,
             "store": self.db.dialect,
-            "ledger entries": head[0] if head else 0,
+            "ledger entries": head.seq if head else 0,
             "latest checkpoint size": checkpoint.size if checkpoint else "none yet",
             "deliveries waiting": self.inbox.pending_count(),
         }

@@ -40,6 +40,11 @@ def agent_logins(catalogue: Catalogue) -> frozenset[str]:
     )
 
 
+def policy_ref_of(pr: PullRequest) -> str:
+    """An unambiguous ref for the policy of a PR's base: its commit, else the full branch ref."""
+    return pr.base_sha or f"refs/heads/{pr.base_ref}"
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """Everything one evaluation saw and decided."""
@@ -88,13 +93,15 @@ async def evaluate_pull_request(
 ) -> Evaluation:
     """Gather what the decision needs from GitHub and the store, then decide (pure).
 
-    The policy is read at ``policy_ref`` (default: the base branch); a merged PR passes its
-    base commit, so a PR that edits the policy is not judged by its own edit.
+    The policy is read at ``policy_ref`` (default: the base commit), so a PR that edits the
+    policy is not judged by its own edit, and never by a bare branch name: a tag named like
+    the base branch would win GitHub's ref lookup and substitute its own policy file.
     """
     services = ctx.services
+    ref = policy_ref or policy_ref_of(pr)
     facts, (policy, policy_error) = await asyncio.gather(
         pull_request_facts(ctx.gh, pr),
-        load_policy(ctx.gh, pr.repo_full_name, policy_ref or pr.base_ref, services.default_policy),
+        load_policy(ctx.gh, pr.repo_full_name, ref, services.default_policy),
     )
     rules = policy.policy if policy else services.default_policy
     catalogue = services.catalogue_for(rules)
