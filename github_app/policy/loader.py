@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from github_app.paths import policies_dir
 from github_app.policy.model import Policy
-from github_app.policy.tighten import prepare_repo_doc, tighten
+from github_app.policy.tighten import drop_repo_alert_secrets, prepare_repo_doc, tighten
 
 REPO_POLICY_PATH = ".github/countersign.yml"
 ORG_POLICY_REPO = ".github"
@@ -187,9 +187,11 @@ def effective_policy(
     org_policy = validate_document(
         merge_documents(default.model_dump(), read_document(org_text, org_source)), org_source
     )
-    repo_data = prepare_repo_doc(read_document(repo_text, repo_source))
+    repo_data, secret_notes = drop_repo_alert_secrets(read_document(repo_text, repo_source))
+    repo_data = prepare_repo_doc(repo_data)
     candidate = validate_document(merge_documents(org_policy.model_dump(), repo_data), repo_source)
     policy, ignored = tighten(org_policy, candidate)
+    ignored = (*secret_notes, *ignored)
     sources = [DEFAULT_SOURCE]
     sources += [org_source] if org_text is not None else []
     sources += [repo_source] if repo_text is not None else []

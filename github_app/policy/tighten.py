@@ -161,6 +161,37 @@ def prepare_repo_doc(document: Mapping[str, Any]) -> dict[str, Any]:
     return prepared
 
 
+def drop_repo_alert_secrets(document: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Remove the alert sinks of a repo file that read the server's environment, with notes.
+
+    Only the org policy may name environment variables: a repo file is written by anyone who can
+    open a pull request on it, and the variable would sign (or address) alerts with the server's
+    secret.  A repo file may still add a webhook without a secret.
+    """
+    alerts = document.get("alerts")
+    if not isinstance(alerts, Mapping):
+        return dict(document), ()
+    notes: list[str] = []
+    kept = dict(alerts)
+    webhooks = alerts.get("webhooks")
+    if isinstance(webhooks, list | tuple):
+        plain = [hook for hook in webhooks if not _names_secret(hook)]
+        if len(plain) != len(webhooks):
+            notes.append(
+                "alerts.webhooks: secret_env is honoured in the org policy only; "
+                "webhooks naming one were ignored"
+            )
+        kept["webhooks"] = plain
+    if alerts.get("slack"):
+        notes.append("alerts.slack: url_env is honoured in the org policy only; ignored")
+        kept["slack"] = []
+    return {**document, "alerts": kept}, tuple(notes)
+
+
+def _names_secret(hook: Any) -> bool:
+    return isinstance(hook, Mapping) and hook.get("secret_env") is not None
+
+
 def _replace_in(document: Mapping[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
     head, *rest = path
     copy = dict(document)
