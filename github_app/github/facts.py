@@ -39,12 +39,28 @@ class PullRequestFacts:
 
 
 def _shortfall(pr: PullRequest, commits: int, files: int) -> str | None:
-    """Why the listings are short, if they are: GitHub stops at 250 commits and 3000 files."""
-    if pr.commit_count is not None and commits < pr.commit_count:
+    """Why the listings are short, if they are: GitHub stops at 250 commits and 3000 files.
+
+    Unknown counts fail closed: without them a short listing cannot be told from a full one.
+    """
+    if pr.commit_count is None or pr.changed_file_count is None:
+        return "GitHub did not say how many commits and files the pull request has."
+    if commits < pr.commit_count:
         return f"GitHub listed {commits} of the pull request's {pr.commit_count} commits."
-    if pr.changed_file_count is not None and files < pr.changed_file_count:
+    if files < pr.changed_file_count:
         return f"GitHub listed {files} of the pull request's {pr.changed_file_count} files."
     return None
+
+
+async def with_counts(gh: GitHubAPI, pr: PullRequest) -> PullRequest:
+    """``pr`` with GitHub's own commit and file counts, read from the PR when the event lacked
+    them (review events, the sweep's listing): the counts are what exposes a truncated listing.
+    """
+    if pr.commit_count is not None and pr.changed_file_count is not None:
+        return pr
+    full = await gh.getitem(f"/repos/{pr.repo_full_name}/pulls/{pr.number}")
+    counts = {"commit_count": full.get("commits"), "changed_file_count": full.get("changed_files")}
+    return pr.model_copy(update=counts)
 
 
 async def _collect(gh: GitHubAPI, url: str) -> list[dict]:

@@ -17,7 +17,7 @@ from github_app.actions.record import record
 from github_app.context import AppServices, HandlerContext
 from github_app.core.catalogue import Catalogue
 from github_app.core.detection import detect
-from github_app.core.models import Attribution, PullRequest
+from github_app.core.models import Attribution, PullRequest, Review
 from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.pr_entries import Judgement, state_entries
 from github_app.github.facts import (
@@ -26,6 +26,7 @@ from github_app.github.facts import (
     pull_request_facts,
     referenced_teams,
     reviewer_facts,
+    with_counts,
 )
 from github_app.metrics import DECISIONS
 from github_app.policy.evaluate import Decision, EvaluationInput, evaluate
@@ -38,6 +39,11 @@ def agent_logins(catalogue: Catalogue) -> frozenset[str]:
     return frozenset(
         login.lower() for agent in catalogue.agents for login in agent.identities.logins
     )
+
+
+def reviews_submitted_by(reviews: tuple[Review, ...], moment: datetime) -> tuple[Review, ...]:
+    """The reviews submitted at or before ``moment`` (one without a time is left out)."""
+    return tuple(r for r in reviews if r.submitted_at is not None and r.submitted_at <= moment)
 
 
 def policy_ref_of(pr: PullRequest) -> str:
@@ -89,9 +95,16 @@ async def _containment(services: AppServices, pr: PullRequest, session_id: str |
 
 
 async def evaluate_pull_request(
-    ctx: HandlerContext, pr: PullRequest, *, policy_ref: str | None = None
+    ctx: HandlerContext,
+    pr: PullRequest,
+    *,
+    policy_ref: str | None = None,
+    reviews_until: datetime | None = None,
 ) -> Evaluation:
     """Gather what the decision needs from GitHub and the store, then decide (pure).
+
+    ``reviews_until`` (the merge time, for the merge snapshot) leaves out reviews submitted
+    after it: an approval given once the change is merged did not let it through.
 
     The policy is read at ``policy_ref`` (default: the base commit), so a PR that edits the
     policy is not judged by its own edit, and never by a bare branch name: a tag named like
@@ -99,10 +112,13 @@ async def evaluate_pull_request(
     """
     services = ctx.services
     ref = policy_ref or policy_ref_of(pr)
+    pr = await with_counts(ctx.gh, pr)
     facts, (policy, policy_error) = await asyncio.gather(
         pull_request_facts(ctx.gh, pr),
         load_policy(ctx.gh, pr.repo_full_name, ref, services.default_policy),
     )
+    if reviews_until is not None:
+        facts = replace(facts, reviews=reviews_submitted_by(facts.reviews, reviews_until))
     rules = policy.policy if policy else services.default_policy
     catalogue = services.catalogue_for(rules)
     attribution = detect(
