@@ -32,6 +32,7 @@ from github_app.metrics import DECISIONS
 from github_app.policy.evaluate import Decision, EvaluationInput, evaluate
 from github_app.policy.loader import EffectivePolicy
 from github_app.state.decisions import PrRecord
+from github_app.state.pushers import Pushers
 
 
 def agent_logins(catalogue: Catalogue) -> frozenset[str]:
@@ -129,6 +130,10 @@ async def evaluate_pull_request(
         assisted_is_agent=rules.detection.ai_assisted_is_agent,
     )
     reviewers = await reviewer_facts(ctx.gh, pr, facts.reviews, referenced_teams(rules))
+    shas = [commit.sha for commit in facts.commits]
+    pushers = await asyncio.to_thread(
+        Pushers(services.db).of_pull_request, pr.repo_id, pr.number, shas
+    )
     inputs = EvaluationInput(
         pr=pr,
         commits=facts.commits,
@@ -139,6 +144,7 @@ async def evaluate_pull_request(
         policy_error=policy_error,
         reviewer_facts=reviewers,
         agent_logins=agent_logins(catalogue),
+        pushers=pushers,
         incomplete=facts.incomplete,
         **await _containment(services, pr, attribution.session_id),
     )

@@ -15,6 +15,7 @@ and since the branches the real policy protects are unknown, a push to any branc
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from gidgethub import BadRequest, routing, sansio
@@ -48,6 +49,7 @@ from github_app.rulesets.sync import (
     installation_repositories,
     reconcile_all,
 )
+from github_app.state.pushers import Pushed, Pushers
 
 log = get_logger(__name__)
 
@@ -60,9 +62,23 @@ async def on_push(event: sansio.Event, ctx: HandlerContext) -> None:
     push = push_from_payload(event.data)
     if push.branch is None:
         return
+    await remember_pushers(ctx, push)
     await check_direct_push(ctx, push)
     if changes_policy(push):
         await resync_rulesets(ctx, push)
+
+
+async def remember_pushers(ctx: HandlerContext, push: Push) -> None:
+    """Record the sender as the pusher of every commit the push carried (and its head).
+
+    A later pull request containing any of them excludes the sender from countersigning it,
+    whatever identity the commits name (``state/pushers.py``).
+    """
+    if push.deleted or not push.sender:
+        return
+    shas = dict.fromkeys((push.after, *(commit.sha for commit in push.commits)))
+    pushed = [Pushed(push.repo_id, sha, push.sender) for sha in shas]
+    await asyncio.to_thread(Pushers(ctx.services.db).record, pushed)
 
 
 async def resync_rulesets(ctx: HandlerContext, push: Push) -> None:

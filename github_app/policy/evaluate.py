@@ -3,8 +3,9 @@
 See the README, "How a pull request is judged".  Only each reviewer's latest review is in force
 (a comment does not replace an approval or a change request; a dismissal removes it).  An approval
 counts only if it comes from a person (not a bot, not an agent identity), who is not an author,
-committer or co-author of any commit, not the pull request's author, not the session's launching
-developer, who meets the approver requirement, and who approved the current head commit.  A
+committer or co-author of any commit, did not push to the pull request, is not its author nor
+the session's launching developer, who meets the approver requirement, and who approved the
+current head commit.  A
 qualifying "request changes" blocks.  Every review that does not count says why, and the decision
 lists what would make the check pass.
 """
@@ -77,6 +78,7 @@ class EvaluationInput(Frozen):
     policy_error: str | None = None
     reviewer_facts: Mapping[str, ReviewerFacts] = Field(default_factory=dict)  # by lower login
     agent_logins: frozenset[str] = frozenset()  # lower-case logins of catalogue agent identities
+    pushers: Mapping[str, str] = Field(default_factory=dict)  # lower login -> a sha they pushed
     frozen: bool = False
     freeze_reason: str | None = None
     revoked: bool = False
@@ -234,6 +236,9 @@ def _exclusions(inp: EvaluationInput) -> tuple[dict[str, str], dict[int, str]]:
             )
         if commit.committer_account:
             logins.setdefault(commit.committer_account.login.lower(), f"committed {commit.sha[:7]}")
+    for login, sha in inp.pushers.items():
+        # GitHub authenticates the sender of a push; commit identities are free text.
+        logins.setdefault(login.lower(), f"pushed {sha[:7]} to this pull request")
     co_author = "is a co-author (Co-authored-by) of this pull request's commits"
     for login, account_id in _co_author_accounts(inp):
         if login:
@@ -500,7 +505,7 @@ def _who_is_not(ctx: _Context, count: int) -> str:
     author = ctx.inp.pr.author
     if not author.is_bot and (not launcher or author.login.lower() != launcher.lower()):
         parts.append(f"the PR author @{author.login}")
-    parts.append("an author or co-author of its commits")
+    parts.append("an author, co-author or pusher of its commits")
     return ("who is not " if count == 1 else "who are not ") + join_words(parts)
 
 

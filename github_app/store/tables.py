@@ -175,3 +175,15 @@ sync_cursors = sa.Table(
     sa.Column("value", sa.Text(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), **_now()),
 )
+
+pr_pushers = sa.Table(  # migration pr_pushers
+    "pr_pushers",
+    metadata,
+    sa.Column("repo_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("pushed_sha", sa.String(64), primary_key=True),
+    sa.Column("login", sa.Text(), primary_key=True),
+    sa.Column("pr", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), **_now()),
+    sa.Index("ix_pr_pushers_pr", "repo_id", "pr"),
+)

@@ -27,6 +27,7 @@ ALL_TABLES = {
     "freezes",
     "revoked_sessions",
     "pr_decisions",
+    "pr_pushers",
     "sync_cursors",
     "alembic_version",
 }
