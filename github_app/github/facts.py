@@ -14,7 +14,7 @@ from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from github_app.core import github_json
-from github_app.core.models import Commit, PullRequest, Review
+from github_app.core.models import Account, Commit, PullRequest, Review
 from github_app.github.retry import is_rate_limit_error
 from github_app.policy.evaluate import ReviewerFacts
 from github_app.policy.loader import (
@@ -131,6 +131,35 @@ async def load_policy(
         return None, f"could not read the policy: {error}"
     except UnicodeDecodeError as error:
         return None, f"could not read the policy: {error}"
+
+
+# Each lookup is one request; a PR listing hundreds of co-authors gets the rest shown unresolved.
+MAX_CO_AUTHOR_LOOKUPS = 10
+
+
+async def co_author_accounts(
+    gh: GitHubAPI, repo: str, emails: tuple[str, ...]
+) -> dict[str, Account]:
+    """Lower e-mail -> the account GitHub links to commits by that e-mail in ``repo``.
+
+    ``GET /repos/{o}/{r}/commits?author=<e-mail>`` filters by the commit's author e-mail, and
+    GitHub names the linked account (``author.login``) on each commit it returns.  An e-mail
+    with no linked commit stays unresolved; the policy decides what that means.
+    """
+
+    async def lookup(email: str) -> tuple[str, Account | None]:
+        url = f"/repos/{repo}/commits?author={quote(email, safe='@')}&per_page=1"
+        try:
+            commits = await gh.getitem(url)
+        except BadRequest as error:
+            if error.status_code in {404, 409, 422}:  # no repository, empty, or not accepted
+                return email, None
+            raise
+        first = commits[0] if isinstance(commits, list) and commits else {}
+        return email, github_json.account(first.get("author"))
+
+    found = await asyncio.gather(*(lookup(email) for email in emails[:MAX_CO_AUTHOR_LOOKUPS]))
+    return {email: account for email, account in found if account is not None}
 
 
 def referenced_teams(policy: Policy) -> frozenset[str]:

@@ -22,6 +22,7 @@ from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.pr_entries import Judgement, state_entries
 from github_app.github.facts import (
     PullRequestFacts,
+    co_author_accounts,
     load_policy,
     pull_request_facts,
     referenced_teams,
@@ -29,7 +30,12 @@ from github_app.github.facts import (
     with_counts,
 )
 from github_app.metrics import DECISIONS
-from github_app.policy.evaluate import Decision, EvaluationInput, evaluate
+from github_app.policy.evaluate import (
+    Decision,
+    EvaluationInput,
+    co_author_emails_to_resolve,
+    evaluate,
+)
 from github_app.policy.loader import EffectivePolicy
 from github_app.state.decisions import PrRecord
 from github_app.state.pushers import Pushers
@@ -50,6 +56,13 @@ def reviews_submitted_by(reviews: tuple[Review, ...], moment: datetime) -> tuple
 def policy_ref_of(pr: PullRequest) -> str:
     """An unambiguous ref for the policy of a PR's base: its commit, else the full branch ref."""
     return pr.base_sha or f"refs/heads/{pr.base_ref}"
+
+
+def agent_emails(catalogue: Catalogue) -> frozenset[str]:
+    """Every e-mail the catalogue names as an agent's (a co-author that is not a person)."""
+    return frozenset(
+        email.lower() for agent in catalogue.agents for email in agent.identities.emails
+    )
 
 
 @dataclass(frozen=True)
@@ -129,7 +142,12 @@ async def evaluate_pull_request(
         threshold=rules.detection.threshold_strength,
         assisted_is_agent=rules.detection.ai_assisted_is_agent,
     )
-    reviewers = await reviewer_facts(ctx.gh, pr, facts.reviews, referenced_teams(rules))
+    emails = agent_emails(catalogue)
+    unknown = co_author_emails_to_resolve(attribution, facts.commits, emails)
+    reviewers, co_authors = await asyncio.gather(
+        reviewer_facts(ctx.gh, pr, facts.reviews, referenced_teams(rules)),
+        co_author_accounts(ctx.gh, pr.repo_full_name, unknown),
+    )
     shas = [commit.sha for commit in facts.commits]
     pushers = await asyncio.to_thread(
         Pushers(services.db).of_pull_request, pr.repo_id, pr.number, shas
@@ -145,6 +163,8 @@ async def evaluate_pull_request(
         reviewer_facts=reviewers,
         agent_logins=agent_logins(catalogue),
         pushers=pushers,
+        co_author_accounts=co_authors,
+        agent_emails=emails,
         incomplete=facts.incomplete,
         **await _containment(services, pr, attribution.session_id),
     )

@@ -13,10 +13,12 @@ lists what would make the check pass.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from github_app.core.models import (
     Account,
     Attribution,
+    Commit,
     Review,
 )
 from github_app.policy.approvers import (
@@ -65,6 +67,7 @@ __all__ = [
     "EvaluationInput",
     "Requirement",
     "ReviewerFacts",
+    "co_author_emails_to_resolve",
     "evaluate",
     "is_agent_change",
     "session_of",
@@ -115,6 +118,7 @@ def _context(inp: EvaluationInput, policy: Policy) -> Context:
         exclusions=logins,
         excluded_ids=ids,
         checks=_checks(inp, policy, is_agent=is_agent, touches_policy_files=bool(policy_files)),
+        unresolved_co_authors=_unresolved_co_authors(inp),
     )
 
 
@@ -151,17 +155,36 @@ def _exclusions(inp: EvaluationInput) -> tuple[dict[str, str], dict[int, str]]:
     return logins, ids
 
 
-def _co_author_accounts(inp: EvaluationInput) -> list[tuple[str | None, int | None]]:
-    """Accounts behind Co-authored-by identities: by noreply e-mail, or by an e-mail GitHub
-    linked to an account on some commit of this pull request."""
+def linked_emails(commits: Iterable[Commit]) -> dict[str, Account]:
+    """Lower e-mail -> the account GitHub linked to it on one of these commits."""
     linked: dict[str, Account] = {}
-    for commit in inp.commits:
+    for commit in commits:
         for identity, account in (
             (commit.author, commit.author_account),
             (commit.committer, commit.committer_account),
         ):
             if account and identity.email:
-                linked.setdefault(identity.email.lower(), account)
+                linked.setdefault(identity.email.strip().lower(), account)
+    return linked
+
+
+def co_author_emails_to_resolve(
+    attribution: Attribution, commits: Iterable[Commit], agent_emails: frozenset[str]
+) -> tuple[str, ...]:
+    """Co-author e-mails this PR's own commits do not resolve: the shell asks GitHub for them."""
+    known = linked_emails(commits)
+    wanted = []
+    for identity in attribution.co_authors:
+        email = identity.email.strip().lower()
+        if email and email not in known and email not in agent_emails and not _NOREPLY.match(email):
+            wanted.append(email)
+    return tuple(dict.fromkeys(wanted))
+
+
+def _co_author_accounts(inp: EvaluationInput) -> list[tuple[str | None, int | None]]:
+    """Accounts behind Co-authored-by identities: by noreply e-mail, by an e-mail GitHub linked
+    to an account on some commit of this pull request, or as the shell resolved it."""
+    linked = {**inp.co_author_accounts, **linked_emails(inp.commits)}
     found: list[tuple[str | None, int | None]] = []
     for identity in inp.attribution.co_authors:
         email = identity.email.strip().lower()
@@ -171,6 +194,19 @@ def _co_author_accounts(inp: EvaluationInput) -> list[tuple[str | None, int | No
         if email in linked:
             found.append((linked[email].login.lower(), linked[email].id))
     return found
+
+
+def _unresolved_co_authors(inp: EvaluationInput) -> tuple[str, ...]:
+    """Co-authors no account is known for: whoever they are cannot be excluded by name."""
+    agents = {email.lower() for email in inp.agent_emails}
+    wanted = co_author_emails_to_resolve(inp.attribution, inp.commits, frozenset(agents))
+    missing = set(wanted) - {email.lower() for email in inp.co_author_accounts}
+    shown = {}
+    for identity in inp.attribution.co_authors:
+        email = identity.email.strip().lower()
+        if email in missing:
+            shown.setdefault(email, f"{identity.name} <{identity.email.strip()}>".strip())
+    return tuple(shown.values())
 
 
 def _checks(
@@ -392,6 +428,17 @@ def _blockers(ctx: Context, outcome: ReviewOutcome) -> Blockers:
         steps.append(
             "add an `Agent-Session-Id:` trailer (or the agent's session marker) to the agent's "
             "commits and push again"
+        )
+    if ctx.unresolved_co_authors and ctx.policy.approvals.unresolved_coauthors == "block":
+        names = ", ".join(literal(who) for who in ctx.unresolved_co_authors)
+        titles.append("co-authors without a GitHub account")
+        sentences.append(
+            f"no GitHub account is known for the co-author(s) {names}, so Countersign cannot "
+            "tell whether an approver co-wrote the change"
+        )
+        steps.append(
+            "link each co-author's e-mail to their GitHub account (or use their noreply "
+            "address) and push again"
         )
     if outcome.blocking:
         who = ", ".join(f"@{login}" for login in outcome.blocking)

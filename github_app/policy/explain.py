@@ -186,6 +186,7 @@ def _make(
         forbidden_paths=common.forbidden_paths,
         approvers=common.approvers,
         policy_sha=_sha(ctx),
+        unresolved_co_authors=ctx.unresolved_co_authors,
     )
 
 

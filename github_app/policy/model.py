@@ -124,6 +124,11 @@ class Approvals(ApprovalRequirement):
         default=True,
         description="A qualifying 'request changes' review blocks until lifted or dismissed.",
     )
+    unresolved_coauthors: Literal["show", "block"] = Field(
+        default="show",
+        description="A Co-authored-by identity GitHub knows no account for: 'show' lists it in "
+        "the check run, 'block' fails the check until it is resolved.",
+    )
 
 
 class PathRule(PolicyModel):

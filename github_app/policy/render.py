@@ -113,6 +113,10 @@ def render_markdown(
     )
     lines += _requirement_lines(decision)
     lines += _review_lines(decision)
+    lines += _bullets(
+        "Co-authors without a known GitHub account (if an approver is one, they co-wrote it)",
+        (_code(who) for who in decision.unresolved_co_authors),
+    )
     lines += _bullets("To pass", decision.to_pass)
     lines += _bullets("Repository policy settings ignored", ignored)
     if decision.policy_sha:

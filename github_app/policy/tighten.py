@@ -92,6 +92,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("approvals", "required"), max),
     Rule(("approvals", "min_permission"), _HIGHER_PERMISSION),
     Rule(("approvals", "changes_requested_blocks"), _either),
+    Rule(("approvals", "unresolved_coauthors"), _ranked(("show", "block"), pick=max)),
     Rule(("approvals", PRINCIPAL_KEYS), _narrow(open_when_unrestricted=True)),
     Rule(("paths",), _union, notes=False),
     Rule(("session", "require_id"), _either),
