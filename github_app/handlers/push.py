@@ -16,7 +16,9 @@ and since the branches the real policy protects are unknown, a push to any branc
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from gidgethub import BadRequest, routing, sansio
 
@@ -25,6 +27,8 @@ from github_app.actions.incidents import IncidentState, load_incident, open_issu
 from github_app.actions.record import new_entry, record
 from github_app.actions.revert import open_revert_pr
 from github_app.context import HandlerContext
+from github_app.core import github_json
+from github_app.core.models import Commit
 from github_app.github.facts import load_policy
 from github_app.ledger.entry import NewEntry
 from github_app.logs import get_logger
@@ -36,12 +40,14 @@ from github_app.pushes.classify import (
     PushAttribution,
     attribute_push,
     changes_policy,
+    comparison_bases,
     direct_push_data,
     ignore_reason,
     is_violation,
     merged_pull_request,
     org_policy_changed,
     push_from_payload,
+    reachable_from_base,
 )
 from github_app.pushes.report import ALERT_EVENT, alert_payload, slack_text
 from github_app.rulesets.sync import (
@@ -105,6 +111,27 @@ async def _merged_through_pr(ctx: HandlerContext, push: Push) -> int | None:
     return merged_pull_request(push.after, push.branch or "", pulls)
 
 
+async def _unreviewed_commits(
+    ctx: HandlerContext, push: Push, policy: Policy
+) -> tuple[Commit, ...] | None:
+    """``None`` when the new branch's head is on a protected branch already; else the commits
+    it adds to the default branch (as far as GitHub compares them; empty if it cannot)."""
+    unreviewed: tuple[Commit, ...] | None = None
+    for base in comparison_bases(push, policy):
+        basehead = f"{quote(base, safe='')}...{push.after}"
+        try:
+            comparison = await ctx.gh.getitem(f"/repos/{push.repo}/compare/{basehead}")
+        except BadRequest as error:
+            if error.status_code in {404, 422}:  # no such base branch, or unrelated histories
+                continue
+            raise
+        if reachable_from_base(comparison):
+            return None
+        if unreviewed is None:
+            unreviewed = tuple(github_json.api_commit(c) for c in comparison.get("commits") or ())
+    return unreviewed or ()
+
+
 async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
     """Record and answer the push if it bypassed pull requests on a protected branch."""
     effective, policy_error = await _policy_for(ctx, push)
@@ -113,6 +140,12 @@ async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
     if reason is not None:
         log.debug("push_ignored", repo=push.repo, ref=push.ref, reason=reason)
         return
+    if push.created and not push.deleted and not push.distinct:
+        unreviewed = await _unreviewed_commits(ctx, push, policy)
+        if unreviewed is None:
+            log.debug("push_ignored", repo=push.repo, ref=push.ref, reason="cut from reviewed")
+            return
+        push = replace(push, commits=unreviewed)  # the payload lists none: judge these
     if not push.deleted:
         number = await _merged_through_pr(ctx, push)
         if number is not None:

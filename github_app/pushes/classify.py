@@ -5,8 +5,10 @@ push.  This module decides everything that can be decided from the payload and t
 GitHub associates with the pushed head; the shell (``handlers/push.py``) fetches those.
 
 Ignored outright: tags, unprotected branches, pushes that change nothing, pushes by GitHub's
-merge queue, and the creation of a protected branch from commits that already existed (a new
-``release/*`` cut from ``main``).  Deleting a protected branch is a direct push.  When the policy
+merge queue.  Creating a protected branch is a direct push unless GitHub's compare API says its
+head is already reachable from another protected branch (a new ``release/*`` cut from ``main``);
+commits that merely exist elsewhere (an agent's feature branch) are not reviewed commits.
+Deleting a protected branch is a direct push.  When the policy
 could not be read, which branches it protects is unknown, so no branch counts as unprotected.
 """
 
@@ -135,9 +137,27 @@ def ignore_reason(push: Push, policy: Policy, *, protection_known: bool = True) 
         return "nothing changed"
     if push.sender in MERGE_QUEUE_LOGINS:
         return "merged by GitHub's merge queue"
-    if push.created and not push.distinct:
-        return "branch created from existing commits"
     return None
+
+
+def comparison_bases(push: Push, policy: Policy) -> tuple[str, ...]:
+    """Branches a newly created protected branch may have been cut from, to ask GitHub about.
+
+    The default branch, then every protected branch the policy names exactly (patterns name no
+    branch to compare with).  A head reachable from one of them was reviewed there already.
+    """
+    names = [push.default_branch, *(p for p in policy.protected_branches if not _is_glob(p))]
+    names = [name.removeprefix(BRANCH_PREFIX) for name in names if name]
+    return tuple(name for name in dict.fromkeys(names) if name != push.branch)
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(char in pattern for char in "*?[")
+
+
+def reachable_from_base(comparison: Json) -> bool:
+    """True when ``GET compare/{base}...{head}`` says the head is already on the base."""
+    return comparison.get("status") in {"identical", "behind"}
 
 
 def merged_pull_request(after: str, branch: str, pulls: Iterable[Json]) -> int | None:
