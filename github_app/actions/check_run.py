@@ -27,7 +27,11 @@ def conclusion_for(decision: Decision) -> str:
 
 
 def check_run_body(
-    decision: Decision, attribution: Attribution, pr: PullRequest, ignored: tuple[str, ...] = ()
+    decision: Decision,
+    attribution: Attribution,
+    pr: PullRequest,
+    ignored: tuple[str, ...] = (),
+    warnings: tuple[str, ...] = (),
 ) -> dict:
     """The JSON body for creating or updating the check run."""
     return {
@@ -40,7 +44,7 @@ def check_run_body(
         "output": {
             "title": decision.title[:250],
             "summary": decision.summary[:_MAX_TEXT],
-            "text": render_markdown(decision, attribution, ignored),
+            "text": render_markdown(decision, attribution, ignored, warnings),
         },
     }
 

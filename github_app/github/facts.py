@@ -24,6 +24,7 @@ from github_app.policy.loader import (
     EffectivePolicy,
     PolicyError,
     effective_policy,
+    unreadable_org_policy_choice,
 )
 from github_app.policy.model import Policy
 
@@ -115,14 +116,22 @@ async def load_policy(
     owner = repo.split("/", 1)[0]
     org_source = f"{owner}/{ORG_POLICY_REPO}:{ORG_POLICY_PATH}"
     repo_source = f"{repo}:{REPO_POLICY_PATH}" + (f"@{ref}" if ref else "")
+    org_repo = f"{owner}/{ORG_POLICY_REPO}"
     try:
         org_text, repo_text = await asyncio.gather(
-            read_text_file(gh, f"{owner}/{ORG_POLICY_REPO}", ORG_POLICY_PATH, None),
+            read_text_file(gh, org_repo, ORG_POLICY_PATH, None),
             read_text_file(gh, repo, REPO_POLICY_PATH, ref),
         )
-        return effective_policy(
+        warnings: tuple[str, ...] = ()
+        if org_text is None and repo != org_repo and not await _repository_readable(gh, org_repo):
+            unreadable = f"the org policy repository {org_repo} is not accessible to the App"
+            if unreadable_org_policy_choice(default, repo_text, repo_source) != "warn":
+                return None, f"{unreadable}; install the App on it (or set org_policy.unreadable)"
+            warnings = (f"{unreadable}: judged by the default and repository policy only",)
+        effective = effective_policy(
             default, org_text, repo_text, org_source=org_source, repo_source=repo_source
-        ), None
+        )
+        return effective.model_copy(update={"warnings": warnings}), None
     except PolicyError as error:
         return None, str(error)
     except BadRequest as error:
@@ -160,6 +169,21 @@ async def co_author_accounts(
 
     found = await asyncio.gather(*(lookup(email) for email in emails[:MAX_CO_AUTHOR_LOOKUPS]))
     return {email: account for email, account in found if account is not None}
+
+
+async def _repository_readable(gh: GitHubAPI, repo: str) -> bool:
+    """True when the App can see ``repo``: a 404 on a file in it then means "no such file".
+
+    GitHub answers 404 (or 403) for a repository the installation cannot access exactly as for
+    one that does not exist, so neither may be taken for "the org has no policy".
+    """
+    try:
+        await gh.getitem(f"/repos/{repo}")
+    except BadRequest as error:
+        if error.status_code in {403, 404}:
+            return False
+        raise
+    return True
 
 
 def referenced_teams(policy: Policy) -> frozenset[str]:

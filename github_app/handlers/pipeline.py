@@ -191,7 +191,8 @@ async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) ->
     previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
     existing = previous.check_run_id if previous and previous.head_sha == pr.head_sha else None
     ignored = ev.policy.ignored if ev.policy else ()
-    body = check_run_body(ev.decision, ev.attribution, pr, ignored)
+    warnings = ev.policy.warnings if ev.policy else ()
+    body = check_run_body(ev.decision, ev.attribution, pr, ignored, warnings)
     check_run_id = await publish_check_run(ctx.gh, pr, body, existing)
     await record(ctx, *state_entries(ctx.stamp, previous, ev.judgement, occurred_at))
     await asyncio.to_thread(

@@ -51,6 +51,7 @@ class EffectivePolicy(BaseModel):
     sha: str  # sha256 of the canonical JSON of ``policy``; recorded as the ledger's policy_sha
     sources: tuple[str, ...]
     ignored: tuple[str, ...] = ()  # repo settings that would have loosened the org policy
+    warnings: tuple[str, ...] = ()  # e.g. the org policy could not be read and was skipped
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -199,6 +200,13 @@ def effective_policy(
     return EffectivePolicy(
         policy=policy, sha=policy_sha(policy), sources=tuple(sources), ignored=notes
     )
+
+
+def unreadable_org_policy_choice(default: Policy, repo_text: str | None, repo_source: str) -> str:
+    """``org_policy.unreadable`` as the repo file (else the default) sets it: fail or warn."""
+    section = read_document(repo_text, repo_source).get("org_policy")
+    choice = section.get("unreadable") if isinstance(section, Mapping) else None
+    return choice if choice in ("fail", "warn") else default.org_policy.unreadable
 
 
 def policy_paths_for(repo_name: str) -> frozenset[str]:

@@ -251,6 +251,17 @@ class Rulesets(PolicyModel):
     )
 
 
+class OrgPolicy(PolicyModel):
+    """What to do when the org policy repository cannot be read."""
+
+    unreadable: Literal["fail", "warn"] = Field(
+        default="fail",
+        description="The org's .github repository is not accessible to the App (not installed "
+        "there, or gone): 'fail' fails closed, 'warn' judges by the default and repo policy "
+        "and says so in the check run. Honoured from the repo file.",
+    )
+
+
 class Policy(PolicyModel):
     """A complete Countersign policy (``countersign.yml``)."""
 
@@ -272,6 +283,7 @@ class Policy(PolicyModel):
     alerts: Alerts = Field(default_factory=Alerts)
     policy_owners: PolicyOwners = Field(default_factory=PolicyOwners)
     rulesets: Rulesets = Field(default_factory=Rulesets)
+    org_policy: OrgPolicy = Field(default_factory=OrgPolicy)
 
     def is_protected(self, branch: str, default_branch: str) -> bool:
         """True when ``branch`` is the default branch or matches a protected pattern."""

@@ -102,11 +102,15 @@ def _bullets(title: str, items: Iterable[str]) -> list[str]:
 
 
 def render_markdown(
-    decision: Decision, attribution: Attribution, ignored: Iterable[str] = ()
+    decision: Decision,
+    attribution: Attribution,
+    ignored: Iterable[str] = (),
+    warnings: Iterable[str] = (),
 ) -> str:
     """The check run's output text: agent and signals, session and launcher, requirements,
     every review with the reason it counted or not, and what would make the check pass."""
     lines = [f"**{_cell(decision.title)}**", "", _cell(decision.summary), ""]
+    lines += _bullets("Policy warnings", warnings)
     lines += _attribution_lines(attribution)
     lines += _bullets(
         "Files agents may not change", (_code(path) for path in decision.forbidden_paths)

@@ -112,6 +112,8 @@ RULES: tuple[Rule, ...] = (
     Rule(("rulesets", "mode"), _ranked(RULESET_MODE_ORDER, pick=max)),
     Rule(("rulesets", "required_approvals"), max),
     Rule(("rulesets", "require_last_push_approval"), _either),
+    # Only read from the repo file when the org policy is unreadable (github/facts.load_policy).
+    Rule(("org_policy", "unreadable"), _ranked(("warn", "fail"), pick=max), notes=False),
 )
 
 
