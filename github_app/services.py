@@ -15,7 +15,7 @@ from github_app.core.catalogue import Catalogue, load_catalogue
 from github_app.github.client import GitHubClient
 from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.scheduler import Scheduler, default_jobs
-from github_app.ledger.checkpoints import load_or_create_signing_key
+from github_app.ledger.checkpoints import open_signing_key
 from github_app.logs import get_logger
 from github_app.policy.loader import load_default_policy
 from github_app.policy.model import Policy
@@ -59,11 +59,22 @@ class Services:
         self.scheduler = Scheduler(default_jobs(self))
 
     @classmethod
-    def open_store(cls, settings: Settings) -> tuple[Database, Ledger]:
-        """Open (and migrate) the database and the ledger with its signing key."""
+    def open_store(cls, settings: Settings, *, writable: bool = True) -> tuple[Database, Ledger]:
+        """Open (and migrate) the database and the ledger with its signing key.
+
+        The key must be the one that signed the latest checkpoint (``SigningKeyError``
+        otherwise); only a writable open of a ledger without checkpoints creates it.  A
+        read-only open never creates a key and tolerates a missing one (verification then
+        checks signatures against the keys stored with the checkpoints).
+        """
         db = Database.open(settings.database_url)
         db.migrate()
-        signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+        latest = Ledger(db, None).latest_checkpoint()
+        path = settings.countersign_signing_key_path
+        if writable:
+            signer = open_signing_key(path, latest, create=True)
+        else:
+            signer = open_signing_key(path, None, create=False)
         ledger = Ledger(
             db,
             signer,

@@ -46,13 +46,16 @@ class StoreServices:
     containment: Containment
 
 
-def open_services() -> StoreServices:
-    """Open (and migrate) the store configured in the environment."""
+def open_services(*, writable: bool = True) -> StoreServices:
+    """Open (and migrate) the store configured in the environment.
+
+    Read-only commands pass ``writable=False``: they never create a signing key.
+    """
     from github_app.services import Services
 
     settings = settings_or_exit()
     try:
-        db, ledger = Services.open_store(settings)
+        db, ledger = Services.open_store(settings, writable=writable)
     except (ValueError, OSError) as error:
         raise click.ClickException(f"cannot open the store: {error}") from None
     return StoreServices(settings, db, ledger, Containment(db))

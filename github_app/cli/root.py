@@ -55,6 +55,7 @@ def serve() -> None:
     from aiohttp import web
 
     from github_app.cli.common import settings_or_exit
+    from github_app.ledger.checkpoints import SigningKeyError
     from github_app.logs import configure_logging, get_logger
     from github_app.server.app import create_app
 
@@ -63,10 +64,13 @@ def serve() -> None:
     log = get_logger("countersign")
     if settings.setup_mode:
         log.warning("setup_mode", reason="GITHUB_APP_ID is not set; serving the setup page only")
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-    )
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log=None,
+        )
+    except SigningKeyError as error:  # refuse to start, in one line
+        raise click.ClickException(f"refusing to start: {error}") from None

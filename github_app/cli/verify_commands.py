@@ -20,8 +20,8 @@ from github_app.cli.common import (
 )
 from github_app.evidence.offline import ExportVerification, verify_export
 from github_app.ledger.checkpoints import (
-    load_or_create_signing_key,
     load_public_key_pem,
+    open_signing_key,
     raw_public_key,
 )
 from github_app.ledger.proof import verify_proof_offline
@@ -59,7 +59,7 @@ def verify_command(
     if export_file or proof_file:
         _verify_offline(as_json, export_file, proof_file, public_key_file)
         return
-    services = open_services()
+    services = open_services(writable=False)
     head = services.ledger.head()
     with click.progressbar(
         length=head.seq if head else 0, label="Verifying", file=sys.stderr
@@ -155,7 +155,7 @@ def _export_checkpoint(export_file: Path) -> dict[str, Any] | None:
 )
 def prove_command(seq: int, as_json: bool, output: str | None) -> None:
     """An inclusion proof of entry SEQ in a signed checkpoint, checkable offline."""
-    services = open_services()
+    services = open_services(writable=False)
     try:
         proof = services.ledger.prove(seq)
     except LedgerError as error:
@@ -178,7 +178,13 @@ def prove_command(seq: int, as_json: bool, output: str | None) -> None:
 def public_key_command(as_json: bool) -> None:
     """The public key that signs ledger checkpoints (give it to auditors)."""
     settings = settings_or_exit()
-    signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+    path = settings.countersign_signing_key_path
+    try:
+        signer = open_signing_key(path, None, create=False)  # reading never creates a key
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    if signer is None:
+        raise click.ClickException(f"no ledger signing key at {path} (the server creates it)")
     if as_json:
         print_json(
             {
