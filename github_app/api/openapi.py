@@ -121,6 +121,10 @@ class SessionTimeline(Answer):
 
     session_id: str
     attribution: SessionAttribution
+    story: dict[str, Any] = Field(
+        description="The session from launch to completion: launch (who, where, when), "
+        "operations by tool and path, denials, commits, approvals, merges, end."
+    )
     items: list[LedgerEntry]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
@@ -364,7 +368,7 @@ def openapi_document(operations: Iterable[Operation]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": INFO,
         "security": [{"bearer": []}],
-        "tags": [{"name": "auditor"}, {"name": "admin"}, {"name": "meta"}],
+        "tags": [{"name": "auditor"}, {"name": "admin"}, {"name": "agent"}, {"name": "meta"}],
         "paths": paths,
         "components": {
             "securitySchemes": {

@@ -48,6 +48,7 @@ from github_app.api.access import (
     services_of,
     token_of,
 )
+from github_app.api.agent_events import AGENT_OPERATIONS, add_agent_event_routes
 from github_app.api.export import CHECKPOINT_HEADER, ExportCursor
 from github_app.api.openapi import (
     API_PREFIX,
@@ -423,7 +424,7 @@ def openapi_document() -> dict[str, Any]:
 
 @cache
 def _document_json() -> str:
-    return json.dumps(describe(ROUTES))
+    return json.dumps(describe((*ROUTES, *AGENT_OPERATIONS)))
 
 
 @cache
@@ -530,3 +531,4 @@ def add_api_routes(app: web.Application) -> None:
     for operation in ROUTES:
         api.router.add_route(operation.method.upper(), operation.path, _with_inputs(operation))
     app.add_subapp(API_PREFIX, api)
+    add_agent_event_routes(app)

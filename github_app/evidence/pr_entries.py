@@ -139,6 +139,8 @@ def state_entries(
             "title": pr.title,
             "head_ref": pr.head_ref,
             "base_ref": pr.base_ref,
+            "launcher_attested": attribution.launcher_attested,
+            "launcher_conflicts": list(attribution.launcher_conflicts),
         }
         entries.append(
             make_entry(

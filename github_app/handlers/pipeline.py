@@ -37,6 +37,9 @@ from github_app.policy.evaluate import (
     evaluate,
 )
 from github_app.policy.loader import EffectivePolicy
+from github_app.sessions.attestation import apply_attestation
+from github_app.sessions.attestation import session_ids as attested_session_ids
+from github_app.state.agent_sessions import attested_sessions
 from github_app.state.decisions import PrRecord
 from github_app.state.pushers import Pushers
 
@@ -142,6 +145,13 @@ async def evaluate_pull_request(
         threshold=rules.detection.threshold_strength,
         assisted_is_agent=rules.detection.ai_assisted_is_agent,
     )
+    # Agent sessions: an attested launcher (agent token) replaces the trailer's, and blocks
+    # under session.require_attested when there is none (github_app.sessions.attestation).
+    attested = await asyncio.to_thread(
+        attested_sessions, services.ledger, attested_session_ids(attribution)
+    )
+    attestation = apply_attestation(attribution, attested, rules)
+    attribution = attestation.attribution
     emails = agent_emails(catalogue)
     unknown = co_author_emails_to_resolve(attribution, facts.commits, emails)
     reviewers, co_authors = await asyncio.gather(
@@ -166,6 +176,8 @@ async def evaluate_pull_request(
         co_author_accounts=co_authors,
         agent_emails=emails,
         incomplete=facts.incomplete,
+        extra_exclusions=attestation.exclusions,
+        session_block=attestation.blocking,
         **await _containment(services, pr, attribution.session_id),
     )
     return Evaluation(pr, facts, policy, policy_error, attribution, evaluate(inputs), inputs)

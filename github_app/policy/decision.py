@@ -63,6 +63,10 @@ class EvaluationInput(Frozen):
     freeze_reason: str | None = None
     revoked: bool = False
     incomplete: str | None = None  # why GitHub did not list every commit or file, if it did not
+    # From agent sessions (github_app.sessions.attestation): more people who cannot countersign
+    # (lower-case login -> why), and why the session itself blocks the change, if it does.
+    extra_exclusions: Mapping[str, str] = Field(default_factory=dict)
+    session_block: str | None = None
 
     @field_validator("reviewer_facts")
     @classmethod

@@ -135,6 +135,8 @@ def _exclusions(inp: EvaluationInput) -> tuple[dict[str, str], dict[int, str]]:
     ids: dict[int, str] = {}
     if inp.attribution.launched_by:
         logins[inp.attribution.launched_by.lower().lstrip("@")] = "launched the agent session"
+    for login, why in inp.extra_exclusions.items():
+        logins.setdefault(login.lower().lstrip("@"), why)
     for commit in inp.commits:
         if commit.author_account:
             logins.setdefault(
@@ -439,6 +441,13 @@ def _blockers(ctx: Context, outcome: ReviewOutcome) -> Blockers:
         steps.append(
             "link each co-author's e-mail to their GitHub account (or use their noreply "
             "address) and push again"
+        )
+    if ctx.is_agent and ctx.inp.session_block:
+        titles.append("launcher not attested")
+        sentences.append(ctx.inp.session_block)
+        steps.append(
+            "redo the work in a session started through Countersign's agent hook "
+            "(an agent token bound to the launching developer)"
         )
     if outcome.blocking:
         who = ", ".join(f"@{login}" for login in outcome.blocking)
