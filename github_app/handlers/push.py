@@ -113,10 +113,11 @@ async def _merged_through_pr(ctx: HandlerContext, push: Push) -> int | None:
 
 async def _unreviewed_commits(
     ctx: HandlerContext, push: Push, policy: Policy
-) -> tuple[Commit, ...] | None:
+) -> tuple[tuple[Commit, ...], bool] | None:
     """``None`` when the new branch's head is on a protected branch already; else the commits
-    it adds to the default branch (as far as GitHub compares them; empty if it cannot)."""
-    unreviewed: tuple[Commit, ...] | None = None
+    it adds to the default branch and whether GitHub listed fewer than there are (it lists
+    250; none at all if it cannot compare)."""
+    unreviewed: tuple[tuple[Commit, ...], bool] | None = None
     for base in comparison_bases(push, policy):
         basehead = f"{quote(base, safe='')}...{push.after}"
         try:
@@ -128,8 +129,10 @@ async def _unreviewed_commits(
         if reachable_from_base(comparison):
             return None
         if unreviewed is None:
-            unreviewed = tuple(github_json.api_commit(c) for c in comparison.get("commits") or ())
-    return unreviewed or ()
+            listed = tuple(github_json.api_commit(c) for c in comparison.get("commits") or ())
+            total = comparison.get("total_commits")
+            unreviewed = (listed, not isinstance(total, int) or total > len(listed))
+    return unreviewed if unreviewed is not None else ((), True)
 
 
 async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
@@ -145,7 +148,8 @@ async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
         if unreviewed is None:
             log.debug("push_ignored", repo=push.repo, ref=push.ref, reason="cut from reviewed")
             return
-        push = replace(push, commits=unreviewed)  # the payload lists none: judge these
+        commits, truncated = unreviewed
+        push = replace(push, commits=commits, commits_truncated=truncated)  # judge these
     if not push.deleted:
         number = await _merged_through_pr(ctx, push)
         if number is not None:
@@ -172,7 +176,9 @@ class Incident:
         self.policy_sha = effective.sha if effective else None
         self.policy_error = policy_error
         self.attribution = attribution
-        self.violation = is_violation(attribution.overall, policy)
+        self.violation = is_violation(
+            attribution.overall, policy, truncated=push.commits_truncated
+        )
         self.errors: dict[str, str] = {}
 
     async def respond(self) -> None:

@@ -32,6 +32,8 @@ Json = Mapping[str, Any]
 
 ZERO_SHA = "0" * 40
 BRANCH_PREFIX = "refs/heads/"
+# A push payload lists at most 2048 commits: one that long may hide agent commits it cut off.
+PUSH_COMMIT_LIMIT = 2048
 # GitHub's merge queue fast-forwards the branch to a group it already checked and merged.
 MERGE_QUEUE_LOGINS = frozenset({"github-merge-queue[bot]"})
 
@@ -56,6 +58,7 @@ class Push:
     changed_paths: tuple[str, ...]
     compare_url: str | None
     pushed_at: datetime
+    commits_truncated: bool = False  # GitHub listed fewer commits than the push (or branch) has
 
     @property
     def branch(self) -> str | None:
@@ -109,6 +112,7 @@ def push_from_payload(payload: Json) -> Push:
         changed_paths=_paths(commits),
         compare_url=payload.get("compare"),
         pushed_at=_pushed_at(payload),
+        commits_truncated=len(commits) >= PUSH_COMMIT_LIMIT,
     )
 
 
@@ -215,9 +219,13 @@ def attribute_push(push: Push, catalogue: Catalogue, policy: Policy) -> PushAttr
     return PushAttribution(overall, per_commit)
 
 
-def is_violation(attribution: Attribution, policy: Policy) -> bool:
-    """A direct push is a violation if agent-authored, or if the policy counts human pushes."""
-    return attribution.is_agent or policy.direct_push.count_human_pushes
+def is_violation(attribution: Attribution, policy: Policy, *, truncated: bool = False) -> bool:
+    """A direct push is a violation if agent-authored, or if the policy counts human pushes.
+
+    ``truncated`` (GitHub did not list every commit) fails closed: unseen commits may be an
+    agent's, as with a pull request too large to judge.
+    """
+    return attribution.is_agent or truncated or policy.direct_push.count_human_pushes
 
 
 def direct_push_data(
@@ -235,6 +243,7 @@ def direct_push_data(
         "forced": push.forced,
         "compare_url": push.compare_url,
         "agent_authored": attribution.overall.is_agent,
+        "commits_truncated": push.commits_truncated,
         "violation": violation,
         "commits": [_commit_data(c, a) for c, a in attribution.per_commit],
         "signals": [s.model_dump(mode="json") for s in attribution.overall.signals],

@@ -12,8 +12,11 @@ from __future__ import annotations
 import copy
 
 from github_app.jobs.sweep import sweep_repository
+from github_app.pushes.classify import PUSH_COMMIT_LIMIT
 from github_app.rulesets.sync import Repository
-from tests.rulesets.helpers import installation_context
+from tests.pushes.push_payloads import HUMAN_MESSAGE, push_commit, push_payload
+from tests.rulesets.helpers import REPO, entries, installation_context
+from tests.support.fake_github import example
 from tests.support.pr_scenario import REVIEWER, PullRequestScenario, agent_commit
 
 LISTED, ACTUAL = 250, 300
@@ -71,3 +74,18 @@ async def test_counts_github_does_not_give_fail_closed(app_harness):
     await app_harness.deliver_and_process("pull_request_review", event)
     assert scenario.last_conclusion() == "failure"
     assert "did not say how many" in scenario.published()[-1]["output"]["summary"]
+
+
+async def test_a_direct_push_longer_than_github_lists_is_a_violation(app_harness):
+    # The same mistake on pushes: the payload lists at most 2048 commits, so a human-looking
+    # listing of that length may hide agent commits; it fails closed like a too-large PR.
+    github = app_harness.github
+    github.route("GET", f"/repos/{REPO}/commits/{{sha}}/pulls", json=[])
+    github.route("POST", f"/repos/{REPO}/issues", status=201, json=example("issue"))
+    commits = [push_commit(f"{index:040x}", HUMAN_MESSAGE) for index in range(PUSH_COMMIT_LIMIT)]
+    await app_harness.deliver_and_process(
+        "push", push_payload(after=commits[-1]["id"], commits=commits)
+    )
+    [push] = entries(app_harness, "direct_push")
+    assert push.data["agent_authored"] is False
+    assert push.data["commits_truncated"] is True and push.data["violation"] is True
