@@ -85,7 +85,7 @@ def _describe_validation_error(error: ValidationError) -> str:
     lines = []
     for item in error.errors(include_url=False):
         location = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        lines.append(f"{location}: {item['msg']}")
+        lines.append(f"{location}: {item['msg'].removeprefix('Value error, ')}")
     return "invalid policy: " + "; ".join(lines)
 
 

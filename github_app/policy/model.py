@@ -14,8 +14,16 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
+from github_app.core.catalogue import validate_extension
 from github_app.core.models import Strength
 
 Permission = Literal["read", "triage", "write", "maintain", "admin"]
@@ -163,8 +171,17 @@ class Detection(PolicyModel):
         description="Treat AI-assisted changes (accepted AI suggestions) as agent changes.",
     )
     agents: tuple[dict[str, Any], ...] = Field(
-        default=(), description="Extra agent catalogue entries (same shape as agents.yml)."
+        default=(),
+        description="Extra agent catalogue entries (same shape as agents.yml); an entry named "
+        "like a shipped agent only adds to it.",
     )
+
+    @field_validator("agents")
+    @classmethod
+    def _valid_catalogue_entries(cls, agents: tuple[dict[str, Any], ...]) -> tuple:
+        # Checked here, so `policy check` refuses what would otherwise fail every delivery.
+        validate_extension(agents)
+        return agents
 
     @property
     def threshold_strength(self) -> Strength:
