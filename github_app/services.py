@@ -61,22 +61,17 @@ class Services:
         self.scheduler = Scheduler(default_jobs(self))
 
     @classmethod
-    def open_store(cls, settings: Settings, *, writable: bool = True) -> tuple[Database, Ledger]:
+    def open_store(cls, settings: Settings) -> tuple[Database, Ledger]:
         """Open (and migrate) the database and the ledger with its signing key.
 
         The key must be the one that signed the latest checkpoint (``SigningKeyError``
-        otherwise); only a writable open of a ledger without checkpoints creates it.  A
-        read-only open never creates a key and tolerates a missing one (verification then
-        checks signatures against the keys stored with the checkpoints).
+        otherwise, and start-up stops with that line); it is created only for a ledger without
+        checkpoints.
         """
         db = Database.open(settings.database_url)
         db.migrate()
         latest = Ledger(db, None).latest_checkpoint()
-        path = settings.countersign_signing_key_path
-        if writable:
-            signer = open_signing_key(path, latest, create=True)
-        else:
-            signer = open_signing_key(path, None, create=False)
+        signer = open_signing_key(settings.countersign_signing_key_path, latest, create=True)
         ledger = Ledger(
             db,
             signer,

@@ -96,7 +96,7 @@ def evidence() -> None:
 @filter_options
 def session_command(session_id: str, repo, since, until, agent, as_json: bool) -> None:
     """A session's attribution and whole timeline, in order."""
-    services = open_services(writable=False)
+    services = open_services()
     filters = parse_filter_options(repo, since, until, agent)
     summary = queries.session_summary(services.ledger, session_id)
     if summary.entries == 0:
@@ -170,7 +170,7 @@ def session_story_lines(story: dict[str, Any]) -> list[str]:
 
 def _every(page_of: Callable[..., Any], filters: Any) -> list[Any]:
     """Every item of a paginated query over the configured store."""
-    ledger = open_services(writable=False).ledger
+    ledger = open_services().ledger
     return list(all_pages(lambda after: page_of(ledger, filters, after=after, limit=MAX_LIMIT)))
 
 
@@ -188,6 +188,7 @@ def changes_command(repo, since, until, agent, as_json: bool) -> None:
 
 @evidence.command("sample")
 @click.option(
+    "-n",
     "--n",
     "n",
     type=click.IntRange(1, MAX_SAMPLE_SIZE),
@@ -199,7 +200,7 @@ def changes_command(repo, since, until, agent, as_json: bool) -> None:
 @filter_options
 def sample_command(n: int, seed: str | None, repo, since, until, agent, as_json: bool) -> None:
     """A reproducible random sample of the change population."""
-    services = open_services(writable=False)
+    services = open_services()
     filters = parse_filter_options(repo, since, until, agent)
     try:
         chosen = parse_text("seed", seed) or new_seed()
@@ -254,7 +255,7 @@ def exceptions_command(repo, since, until, agent, as_json: bool) -> None:
 )
 def export_command(fmt: str, output: str) -> None:
     """Export the whole ledger with its latest signed checkpoint (the last record)."""
-    services = open_services(writable=False)
+    services = open_services()
     cursor = ExportCursor(services.ledger, fmt)
     if output == "-":
         _write_export(cursor, sys.stdout, lambda _done: None)

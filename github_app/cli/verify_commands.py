@@ -21,7 +21,6 @@ from github_app.cli.common import (
 from github_app.evidence.offline import ExportVerification, verify_export
 from github_app.ledger.checkpoints import (
     load_public_key_pem,
-    open_signing_key,
     raw_public_key,
 )
 from github_app.ledger.proof import verify_proof_offline
@@ -59,7 +58,7 @@ def verify_command(
     if export_file or proof_file:
         _verify_offline(as_json, export_file, proof_file, public_key_file)
         return
-    services = open_services(writable=False)
+    services = open_services()
     head = services.ledger.head()
     with click.progressbar(
         length=head.seq if head else 0, label="Verifying", file=sys.stderr
@@ -155,7 +154,7 @@ def _export_checkpoint(export_file: Path) -> dict[str, Any] | None:
 )
 def prove_command(seq: int, as_json: bool, output: str | None) -> None:
     """An inclusion proof of entry SEQ in a signed checkpoint, checkable offline."""
-    services = open_services(writable=False)
+    services = open_services()
     try:
         proof = services.ledger.prove(seq)
     except LedgerError as error:
@@ -177,14 +176,14 @@ def prove_command(seq: int, as_json: bool, output: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print key id, PEM and raw hex as JSON.")
 def public_key_command(as_json: bool) -> None:
     """The public key that signs ledger checkpoints (give it to auditors)."""
+    from github_app.cli.exit_codes import StoreMissing
+    from github_app.cli.store_access import NoStore, load_existing_signing_key
+
     settings = settings_or_exit()
-    path = settings.countersign_signing_key_path
     try:
-        signer = open_signing_key(path, None, create=False)  # reading never creates a key
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
-    if signer is None:
-        raise click.ClickException(f"no ledger signing key at {path} (the server creates it)")
+        signer = load_existing_signing_key(settings.countersign_signing_key_path)
+    except NoStore as error:
+        raise StoreMissing(str(error)) from None
     if as_json:
         print_json(
             {

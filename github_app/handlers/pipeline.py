@@ -122,6 +122,7 @@ async def evaluate_pull_request(
     *,
     policy_ref: str | None = None,
     reviews_until: datetime | None = None,
+    draft_policy: EffectivePolicy | None = None,
 ) -> Evaluation:
     """Gather what the decision needs from GitHub and the store, then decide (pure).
 
@@ -130,14 +131,20 @@ async def evaluate_pull_request(
 
     The policy is read at ``policy_ref`` (default: the base commit), so a PR that edits the
     policy is not judged by its own edit, and never by a bare branch name: a tag named like
-    the base branch would win GitHub's ref lookup and substitute its own policy file.
+    the base branch would win GitHub's ref lookup and substitute its own policy file.  A
+    ``draft_policy`` (``countersign policy simulate --policy``) replaces the one in force.
     """
     services = ctx.services
-    ref = policy_ref or policy_ref_of(pr)
     pr = await with_counts(ctx.gh, pr)
+
+    async def policy_in_force() -> tuple[EffectivePolicy | None, str | None]:
+        if draft_policy is not None:
+            return draft_policy, None
+        ref = policy_ref or policy_ref_of(pr)
+        return await load_policy(ctx.gh, pr.repo_full_name, ref, services.default_policy)
+
     facts, (policy, policy_error) = await asyncio.gather(
-        pull_request_facts(ctx.gh, pr),
-        load_policy(ctx.gh, pr.repo_full_name, ref, services.default_policy),
+        pull_request_facts(ctx.gh, pr), policy_in_force()
     )
     if reviews_until is not None:
         facts = replace(facts, reviews=reviews_submitted_by(facts.reviews, reviews_until))

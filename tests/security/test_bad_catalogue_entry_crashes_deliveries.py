@@ -35,9 +35,10 @@ def test_policy_check_rejects_the_entry_in_one_line(tmp_path, text):
     policy.write_text(text)
     result = CliRunner().invoke(main, ["policy", "check", str(policy)], catch_exceptions=False)
     assert result.exit_code == 1, result.output
-    error = result.output.strip()
-    assert error.startswith("Error: invalid policy") and "\n" not in error
-    assert "detection.agents" in error
+    first, *rest = result.output.strip().splitlines()
+    # One diagnostic line (file:line:col: key: message) names the entry; a count closes the report.
+    assert first.startswith(f"{policy}:") and "detection.agents" in first
+    assert rest == ["invalid policy: 1 problem"]
 
 
 async def test_a_delivery_under_a_bad_entry_is_policy_invalid_not_a_crash(app_harness):
