@@ -1,7 +1,7 @@
 """Pushers: who pushed which commit, so a pusher cannot countersign what they pushed.
 
 Revision ID: pr_pushers
-Revises: agent_tokens
+Revises: console_sessions
 
 ``pr_pushers`` has one row per (repository, pushed commit, login, pull request): the ``sender``
 of a ``pull_request`` ``synchronize`` (or ``opened``/``reopened``) with ``pr`` set to the PR's
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "pr_pushers"
-down_revision = "agent_tokens"
+down_revision = "console_sessions"
 branch_labels = None
 depends_on = None
 
