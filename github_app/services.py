@@ -15,7 +15,7 @@ from github_app.core.catalogue import Catalogue, CatalogueCache, load_catalogue
 from github_app.github.client import GitHubClient
 from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.scheduler import Scheduler, default_jobs
-from github_app.ledger.checkpoints import load_or_create_signing_key
+from github_app.ledger.checkpoints import open_signing_key
 from github_app.logs import get_logger
 from github_app.policy.loader import load_default_policy
 from github_app.policy.model import Policy
@@ -62,10 +62,16 @@ class Services:
 
     @classmethod
     def open_store(cls, settings: Settings) -> tuple[Database, Ledger]:
-        """Open (and migrate) the database and the ledger with its signing key."""
+        """Open (and migrate) the database and the ledger with its signing key.
+
+        The key must be the one that signed the latest checkpoint (``SigningKeyError``
+        otherwise, and start-up stops with that line); it is created only for a ledger without
+        checkpoints.
+        """
         db = Database.open(settings.database_url)
         db.migrate()
-        signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+        latest = Ledger(db, None).latest_checkpoint()
+        signer = open_signing_key(settings.countersign_signing_key_path, latest, create=True)
         ledger = Ledger(
             db,
             signer,

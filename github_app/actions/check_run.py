@@ -44,6 +44,7 @@ def check_run_body(
     attribution: Attribution,
     pr: PullRequest,
     ignored: tuple[str, ...] = (),
+    warnings: tuple[str, ...] = (),
     *,
     details_url: str | None = None,
 ) -> dict:
@@ -58,7 +59,7 @@ def check_run_body(
         "output": {
             "title": decision.title[:250],
             "summary": decision.summary[:_MAX_TEXT],
-            "text": render_markdown(decision, attribution, ignored),
+            "text": render_markdown(decision, attribution, ignored, warnings),
         },
     }
     if details_url:

@@ -93,8 +93,9 @@ def migrate() -> None:
 
     from github_app.cli.common import settings_or_exit
     from github_app.cli.store_access import describe_database, head_revision
-    from github_app.ledger.checkpoints import load_or_create_signing_key
+    from github_app.ledger.checkpoints import open_signing_key
     from github_app.store.database import Database
+    from github_app.store.ledger import Ledger
 
     settings = settings_or_exit()
     where = describe_database(settings.database_url)
@@ -102,12 +103,14 @@ def migrate() -> None:
         db = Database.open(settings.database_url)
         db.migrate()
         revision = db.schema_revision()
+        latest = Ledger(db, None).latest_checkpoint()
         db.engine.dispose()
     except (sa.exc.SQLAlchemyError, OSError, ValueError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise StartupFailed(f"cannot migrate the store at {where}: {reason}") from None
     try:
-        signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+        # Never a new key over signed checkpoints (SigningKeyError is a ValueError).
+        signer = open_signing_key(settings.countersign_signing_key_path, latest, create=True)
     except (ValueError, OSError) as error:
         raise StartupFailed(f"COUNTERSIGN_SIGNING_KEY_PATH: {error}") from None
     click.echo(f"store at {where} is at revision {revision} (newest: {head_revision()})")

@@ -14,7 +14,12 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from github_app.config import Settings
-from github_app.ledger.checkpoints import CheckpointSigner, load_or_create_signing_key
+from github_app.ledger.checkpoints import (
+    CheckpointSigner,
+    SigningKeyError,
+    load_or_create_signing_key,
+    open_signing_key,
+)
 from github_app.store.database import Database, alembic_config
 from github_app.store.ledger import Ledger
 
@@ -68,11 +73,21 @@ def load_existing_signing_key(path: Path) -> CheckpointSigner:
 
 
 def open_existing_store(settings: Settings) -> tuple[Database, Ledger]:
-    """The store and its ledger, both required to exist already (schema brought up to date)."""
+    """The store and its ledger, both required to exist already (schema brought up to date).
+
+    The key must also be the one that signed the ledger's checkpoints: a command appending
+    with another key would start an unverifiable series.
+    """
     signer = load_existing_signing_key(settings.countersign_signing_key_path)
     db = open_existing_database(settings)
     if db.schema_revision() != head_revision():
         db.migrate()  # an older store of this deployment: upgrading it creates nothing new
+    latest = Ledger(db, None).latest_checkpoint()
+    try:
+        open_signing_key(settings.countersign_signing_key_path, latest, create=False)
+    except SigningKeyError as error:
+        db.engine.dispose()
+        raise NoStore(str(error)) from None
     ledger = Ledger(
         db,
         signer,

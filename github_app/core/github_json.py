@@ -11,6 +11,23 @@ from github_app.ledger.entry import parse_rfc3339
 Json = dict[str, Any]
 
 
+def nesting_depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def account(data: Json | None) -> Account | None:
     """An account from a GitHub ``user`` object (``None`` stays ``None``)."""
     if not data or not data.get("login"):
@@ -30,6 +47,7 @@ def pull_request(pr: Json, repository: Json) -> PullRequest:
         head_ref=pr["head"]["ref"],
         head_sha=pr["head"]["sha"],
         base_ref=pr["base"]["ref"],
+        base_sha=pr["base"].get("sha"),
         default_branch=repository.get("default_branch") or "main",
         labels=tuple(label["name"] for label in pr.get("labels") or ()),
         assignees=tuple(filter(None, (account(a) for a in pr.get("assignees") or ()))),

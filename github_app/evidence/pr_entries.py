@@ -10,7 +10,7 @@ with which data) is tested here without I/O.
   ``unapproved_merge``.
 * :func:`approval_entry` — an APPROVED review, with whether it counted and why.
 * :func:`post_review_entry` — an approving review of a merged emergency change by someone who did
-  not ship it.
+  not ship it and who meets the same rules as an approval.
 """
 
 from __future__ import annotations
@@ -245,24 +245,48 @@ def approval_entry(
     )
 
 
+def meets_approval_rules(judgement: Judgement, review_id: int | None) -> bool:
+    """Whether the review would count as an approval of the change (``policy.evaluate``).
+
+    The same rules as before the merge: a person, not an agent identity, not an author,
+    committer, co-author or pusher of its commits, nor the PR author or the launcher, who meets
+    the policy's approver requirement (``approvals``; an emergency approver alone is not enough).
+    """
+    decision = judgement.decision
+    verdict = next((v for v in decision.approvals if v.review_id == review_id), None)
+    if verdict is None or not verdict.counted:
+        return False
+    return any(
+        requirement.scope == "all files" and verdict.reviewer in requirement.satisfied_by
+        for requirement in decision.requirements
+    )
+
+
 def can_post_review(
-    pr: PullRequest, reviewer: Account | None, approved: bool, emergency: LedgerEntry
+    pr: PullRequest,
+    reviewer: Account | None,
+    approved: bool,
+    emergency: LedgerEntry,
+    judgement: Judgement,
+    review_id: int | None,
 ) -> bool:
     """Whether this review is the post-merge review of the emergency change.
 
     The people who shipped the change — its author, its merger, the launching developer — and
-    bots cannot review it afterwards.
+    bots cannot review it afterwards, and the review must meet the approval rules.
     """
     if reviewer is None or reviewer.is_bot or not approved:
         return False
     shippers = {pr.author.login, emergency.data.get("merged_by"), emergency.launched_by}
     shippers.update(emergency.data.get("launcher_candidates", ()))  # every launcher candidate
-    return reviewer.login.lower() not in {login.lower() for login in shippers if login}
+    if reviewer.login.lower() in {login.lower() for login in shippers if login}:
+        return False
+    return meets_approval_rules(judgement, review_id)
 
 
 def post_review_entry(
     stamp: Stamp,
-    pr: PullRequest,
+    judgement: Judgement,
     reviewer: Account | None,
     approved: bool,
     emergency: LedgerEntry | None,
@@ -270,10 +294,11 @@ def post_review_entry(
     occurred_at: datetime,
 ) -> NewEntry | None:
     """The ``post_review`` entry of a merged emergency change, in the change's session."""
+    pr = judgement.pr
     if (
         emergency is None
         or reviewer is None
-        or not can_post_review(pr, reviewer, approved, emergency)
+        or not can_post_review(pr, reviewer, approved, emergency, judgement, review_id)
     ):
         return None
     entry = make_entry(

@@ -14,7 +14,7 @@ from gidgethub import BadRequest
 from gidgethub.abc import GitHubAPI
 
 from github_app.core import github_json
-from github_app.core.models import Commit, PullRequest, Review
+from github_app.core.models import Account, Commit, PullRequest, Review
 from github_app.github.retry import is_rate_limit_error
 from github_app.policy.evaluate import ReviewerFacts
 from github_app.policy.loader import (
@@ -24,6 +24,7 @@ from github_app.policy.loader import (
     EffectivePolicy,
     PolicyError,
     effective_policy,
+    unreadable_org_policy_choice,
 )
 from github_app.policy.model import Policy
 
@@ -39,12 +40,28 @@ class PullRequestFacts:
 
 
 def _shortfall(pr: PullRequest, commits: int, files: int) -> str | None:
-    """Why the listings are short, if they are: GitHub stops at 250 commits and 3000 files."""
-    if pr.commit_count is not None and commits < pr.commit_count:
+    """Why the listings are short, if they are: GitHub stops at 250 commits and 3000 files.
+
+    Unknown counts fail closed: without them a short listing cannot be told from a full one.
+    """
+    if pr.commit_count is None or pr.changed_file_count is None:
+        return "GitHub did not say how many commits and files the pull request has."
+    if commits < pr.commit_count:
         return f"GitHub listed {commits} of the pull request's {pr.commit_count} commits."
-    if pr.changed_file_count is not None and files < pr.changed_file_count:
+    if files < pr.changed_file_count:
         return f"GitHub listed {files} of the pull request's {pr.changed_file_count} files."
     return None
+
+
+async def with_counts(gh: GitHubAPI, pr: PullRequest) -> PullRequest:
+    """``pr`` with GitHub's own commit and file counts, read from the PR when the event lacked
+    them (review events, the sweep's listing): the counts are what exposes a truncated listing.
+    """
+    if pr.commit_count is not None and pr.changed_file_count is not None:
+        return pr
+    full = await gh.getitem(f"/repos/{pr.repo_full_name}/pulls/{pr.number}")
+    counts = {"commit_count": full.get("commits"), "changed_file_count": full.get("changed_files")}
+    return pr.model_copy(update=counts)
 
 
 async def _collect(gh: GitHubAPI, url: str) -> list[dict]:
@@ -99,14 +116,22 @@ async def load_policy(
     owner = repo.split("/", 1)[0]
     org_source = f"{owner}/{ORG_POLICY_REPO}:{ORG_POLICY_PATH}"
     repo_source = f"{repo}:{REPO_POLICY_PATH}" + (f"@{ref}" if ref else "")
+    org_repo = f"{owner}/{ORG_POLICY_REPO}"
     try:
         org_text, repo_text = await asyncio.gather(
-            read_text_file(gh, f"{owner}/{ORG_POLICY_REPO}", ORG_POLICY_PATH, None),
+            read_text_file(gh, org_repo, ORG_POLICY_PATH, None),
             read_text_file(gh, repo, REPO_POLICY_PATH, ref),
         )
-        return effective_policy(
+        warnings: tuple[str, ...] = ()
+        if org_text is None and repo != org_repo and not await _repository_readable(gh, org_repo):
+            unreadable = f"the org policy repository {org_repo} is not accessible to the App"
+            if unreadable_org_policy_choice(default, repo_text, repo_source) != "warn":
+                return None, f"{unreadable}; install the App on it (or set org_policy.unreadable)"
+            warnings = (f"{unreadable}: judged by the default and repository policy only",)
+        effective = effective_policy(
             default, org_text, repo_text, org_source=org_source, repo_source=repo_source
-        ), None
+        )
+        return effective.model_copy(update={"warnings": warnings}), None
     except PolicyError as error:
         return None, str(error)
     except BadRequest as error:
@@ -115,6 +140,50 @@ async def load_policy(
         return None, f"could not read the policy: {error}"
     except UnicodeDecodeError as error:
         return None, f"could not read the policy: {error}"
+
+
+# Each lookup is one request; a PR listing hundreds of co-authors gets the rest shown unresolved.
+MAX_CO_AUTHOR_LOOKUPS = 10
+
+
+async def co_author_accounts(
+    gh: GitHubAPI, repo: str, emails: tuple[str, ...]
+) -> dict[str, Account]:
+    """Lower e-mail -> the account GitHub links to commits by that e-mail in ``repo``.
+
+    ``GET /repos/{o}/{r}/commits?author=<e-mail>`` filters by the commit's author e-mail, and
+    GitHub names the linked account (``author.login``) on each commit it returns.  An e-mail
+    with no linked commit stays unresolved; the policy decides what that means.
+    """
+
+    async def lookup(email: str) -> tuple[str, Account | None]:
+        url = f"/repos/{repo}/commits?author={quote(email, safe='@')}&per_page=1"
+        try:
+            commits = await gh.getitem(url)
+        except BadRequest as error:
+            if error.status_code in {404, 409, 422}:  # no repository, empty, or not accepted
+                return email, None
+            raise
+        first = commits[0] if isinstance(commits, list) and commits else {}
+        return email, github_json.account(first.get("author"))
+
+    found = await asyncio.gather(*(lookup(email) for email in emails[:MAX_CO_AUTHOR_LOOKUPS]))
+    return {email: account for email, account in found if account is not None}
+
+
+async def _repository_readable(gh: GitHubAPI, repo: str) -> bool:
+    """True when the App can see ``repo``: a 404 on a file in it then means "no such file".
+
+    GitHub answers 404 (or 403) for a repository the installation cannot access exactly as for
+    one that does not exist, so neither may be taken for "the org has no policy".
+    """
+    try:
+        await gh.getitem(f"/repos/{repo}")
+    except BadRequest as error:
+        if error.status_code in {403, 404}:
+            return False
+        raise
+    return True
 
 
 def referenced_teams(policy: Policy) -> frozenset[str]:

@@ -17,26 +17,35 @@ from github_app.actions.record import record
 from github_app.context import AppServices, HandlerContext
 from github_app.core.catalogue import Catalogue
 from github_app.core.detection import detect
-from github_app.core.models import Attribution, PullRequest
+from github_app.core.models import Attribution, PullRequest, Review
 from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.pr_entries import Judgement, state_entries
 from github_app.github.codeowners import read_codeowners
 from github_app.github.facts import (
     PullRequestFacts,
+    co_author_accounts,
     load_policy,
     pull_request_facts,
     referenced_teams,
     reviewer_facts,
+    with_counts,
 )
 from github_app.metrics import DECISIONS
 from github_app.policy.codeowners import CodeOwnersFacts, owned_groups
-from github_app.policy.evaluate import Decision, EvaluationInput, code_owned_files, evaluate
+from github_app.policy.evaluate import (
+    Decision,
+    EvaluationInput,
+    co_author_emails_to_resolve,
+    code_owned_files,
+    evaluate,
+)
 from github_app.policy.loader import EffectivePolicy
 from github_app.policy.model import Policy
 from github_app.sessions.attestation import apply_attestation
 from github_app.sessions.attestation import session_ids as attested_session_ids
 from github_app.state.agent_sessions import attested_sessions
 from github_app.state.decisions import PrRecord
+from github_app.state.pushers import Pushers
 from github_app.state.retargets import Retargets
 
 
@@ -44,6 +53,23 @@ def agent_logins(catalogue: Catalogue) -> frozenset[str]:
     """Every GitHub login the catalogue names as an agent (they never countersign)."""
     return frozenset(
         login.lower() for agent in catalogue.agents for login in agent.identities.logins
+    )
+
+
+def reviews_submitted_by(reviews: tuple[Review, ...], moment: datetime) -> tuple[Review, ...]:
+    """The reviews submitted at or before ``moment`` (one without a time is left out)."""
+    return tuple(r for r in reviews if r.submitted_at is not None and r.submitted_at <= moment)
+
+
+def policy_ref_of(pr: PullRequest) -> str:
+    """An unambiguous ref for the policy of a PR's base: its commit, else the full branch ref."""
+    return pr.base_sha or f"refs/heads/{pr.base_ref}"
+
+
+def agent_emails(catalogue: Catalogue) -> frozenset[str]:
+    """Every e-mail the catalogue names as an agent's (a co-author that is not a person)."""
+    return frozenset(
+        email.lower() for agent in catalogue.agents for email in agent.identities.emails
     )
 
 
@@ -125,25 +151,33 @@ async def evaluate_pull_request(
     pr: PullRequest,
     *,
     policy_ref: str | None = None,
+    reviews_until: datetime | None = None,
     draft_policy: EffectivePolicy | None = None,
 ) -> Evaluation:
     """Gather what the decision needs from GitHub and the store, then decide (pure).
 
-    The policy is read at ``policy_ref`` (default: the base branch); a merged PR passes its
-    base commit, so a PR that edits the policy is not judged by its own edit.  A
+    ``reviews_until`` (the merge time, for the merge snapshot) leaves out reviews submitted
+    after it: an approval given once the change is merged did not let it through.
+
+    The policy is read at ``policy_ref`` (default: the base commit), so a PR that edits the
+    policy is not judged by its own edit, and never by a bare branch name: a tag named like
+    the base branch would win GitHub's ref lookup and substitute its own policy file.  A
     ``draft_policy`` (``countersign policy simulate --policy``) replaces the one in force.
     """
     services = ctx.services
+    pr = await with_counts(ctx.gh, pr)
 
     async def policy_in_force() -> tuple[EffectivePolicy | None, str | None]:
         if draft_policy is not None:
             return draft_policy, None
-        ref = policy_ref or pr.base_ref
+        ref = policy_ref or policy_ref_of(pr)
         return await load_policy(ctx.gh, pr.repo_full_name, ref, services.default_policy)
 
     facts, (policy, policy_error) = await asyncio.gather(
         pull_request_facts(ctx.gh, pr), policy_in_force()
     )
+    if reviews_until is not None:
+        facts = replace(facts, reviews=reviews_submitted_by(facts.reviews, reviews_until))
     rules = policy.policy if policy else services.default_policy
     try:
         catalogue = await asyncio.to_thread(services.catalogue_for, rules)
@@ -168,7 +202,16 @@ async def evaluate_pull_request(
     attribution = attestation.attribution
     extra = await _organisation_facts(ctx, pr, rules, policy_ref or pr.base_ref, facts.files)
     teams = referenced_teams(rules) | _owner_teams(extra["code_owners"], facts.files)
-    reviewers = await reviewer_facts(ctx.gh, pr, facts.reviews, teams)
+    emails = agent_emails(catalogue)
+    unknown = co_author_emails_to_resolve(attribution, facts.commits, emails)
+    reviewers, co_authors = await asyncio.gather(
+        reviewer_facts(ctx.gh, pr, facts.reviews, teams),
+        co_author_accounts(ctx.gh, pr.repo_full_name, unknown),
+    )
+    shas = [commit.sha for commit in facts.commits]
+    pushers = await asyncio.to_thread(
+        Pushers(services.db).of_pull_request, pr.repo_id, pr.number, shas
+    )
     inputs = EvaluationInput(
         pr=pr,
         commits=facts.commits,
@@ -179,6 +222,9 @@ async def evaluate_pull_request(
         policy_error=policy_error,
         reviewer_facts=reviewers,
         agent_logins=agent_logins(catalogue),
+        pushers=pushers,
+        co_author_accounts=co_authors,
+        agent_emails=emails,
         incomplete=facts.incomplete,
         **extra,
         extra_exclusions=attestation.exclusions,
@@ -208,8 +254,11 @@ async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) ->
     previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
     existing = previous.check_run_id if previous and previous.head_sha == pr.head_sha else None
     ignored = ev.policy.ignored if ev.policy else ()
+    warnings = ev.policy.warnings if ev.policy else ()
     details_url = details_url_for(services.settings.countersign_public_url, pr)
-    body = check_run_body(ev.decision, ev.attribution, pr, ignored, details_url=details_url)
+    body = check_run_body(
+        ev.decision, ev.attribution, pr, ignored, warnings, details_url=details_url
+    )
     check_run_id = await publish_check_run(ctx.gh, pr, body, existing)
     await record(ctx, *state_entries(ctx.stamp, previous, ev.judgement, occurred_at))
     await asyncio.to_thread(

@@ -16,7 +16,9 @@ and since the branches the real policy protects are unknown, a push to any branc
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from gidgethub import BadRequest, routing, sansio
 
@@ -25,6 +27,8 @@ from github_app.actions.incidents import IncidentState, load_incident, open_issu
 from github_app.actions.record import new_entry, record
 from github_app.actions.revert import open_revert_pr
 from github_app.context import HandlerContext
+from github_app.core import github_json
+from github_app.core.models import Commit
 from github_app.github.facts import load_policy
 from github_app.ledger.entry import NewEntry
 from github_app.logs import get_logger
@@ -36,6 +40,7 @@ from github_app.pushes.classify import (
     PushAttribution,
     attribute_push,
     changes_policy,
+    comparison_bases,
     direct_push_data,
     ignore_reason,
     is_violation,
@@ -43,6 +48,7 @@ from github_app.pushes.classify import (
     merged_through_group,
     org_policy_changed,
     push_from_payload,
+    reachable_from_base,
 )
 from github_app.pushes.report import ALERT_EVENT, alert_payload, slack_text
 from github_app.rulesets.sync import (
@@ -51,6 +57,7 @@ from github_app.rulesets.sync import (
     reconcile_all,
 )
 from github_app.state.merge_groups import MergeGroups
+from github_app.state.pushers import Pushed, Pushers
 
 log = get_logger(__name__)
 
@@ -63,9 +70,23 @@ async def on_push(event: sansio.Event, ctx: HandlerContext) -> None:
     push = push_from_payload(event.data)
     if push.branch is None:
         return
+    await remember_pushers(ctx, push)
     await check_direct_push(ctx, push)
     if changes_policy(push):
         await resync_rulesets(ctx, push)
+
+
+async def remember_pushers(ctx: HandlerContext, push: Push) -> None:
+    """Record the sender as the pusher of every commit the push carried (and its head).
+
+    A later pull request containing any of them excludes the sender from countersigning it,
+    whatever identity the commits name (``state/pushers.py``).
+    """
+    if push.deleted or not push.sender:
+        return
+    shas = dict.fromkeys((push.after, *(commit.sha for commit in push.commits)))
+    pushed = [Pushed(push.repo_id, sha, push.sender) for sha in shas]
+    await asyncio.to_thread(Pushers(ctx.services.db).record, pushed)
 
 
 async def resync_rulesets(ctx: HandlerContext, push: Push) -> None:
@@ -98,6 +119,30 @@ async def _merged_through_queue(ctx: HandlerContext, push: Push) -> bool:
     return merged_through_group(push, group.base_ref if group else None)
 
 
+async def _unreviewed_commits(
+    ctx: HandlerContext, push: Push, policy: Policy
+) -> tuple[tuple[Commit, ...], bool] | None:
+    """``None`` when the new branch's head is on a protected branch already; else the commits
+    it adds to the default branch and whether GitHub listed fewer than there are (it lists
+    250; none at all if it cannot compare)."""
+    unreviewed: tuple[tuple[Commit, ...], bool] | None = None
+    for base in comparison_bases(push, policy):
+        basehead = f"{quote(base, safe='')}...{push.after}"
+        try:
+            comparison = await ctx.gh.getitem(f"/repos/{push.repo}/compare/{basehead}")
+        except BadRequest as error:
+            if error.status_code in {404, 422}:  # no such base branch, or unrelated histories
+                continue
+            raise
+        if reachable_from_base(comparison):
+            return None
+        if unreviewed is None:
+            listed = tuple(github_json.api_commit(c) for c in comparison.get("commits") or ())
+            total = comparison.get("total_commits")
+            unreviewed = (listed, not isinstance(total, int) or total > len(listed))
+    return unreviewed if unreviewed is not None else ((), True)
+
+
 async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
     """Record and answer the push if it bypassed pull requests on a protected branch."""
     effective, policy_error = await _policy_for(ctx, push)
@@ -109,6 +154,13 @@ async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
     if await _merged_through_queue(ctx, push):
         log.debug("push_from_merge_group", repo=push.repo, after=push.after)
         return
+    if push.created and not push.deleted and not push.distinct:
+        unreviewed = await _unreviewed_commits(ctx, push, policy)
+        if unreviewed is None:
+            log.debug("push_ignored", repo=push.repo, ref=push.ref, reason="cut from reviewed")
+            return
+        commits, truncated = unreviewed
+        push = replace(push, commits=commits, commits_truncated=truncated)  # judge these
     if not push.deleted:
         number = await _merged_through_pr(ctx, push)
         if number is not None:
@@ -140,7 +192,9 @@ class Incident:
         self.policy_sha = effective.sha if effective else None
         self.policy_error = policy_error
         self.attribution = attribution
-        self.violation = is_violation(attribution.overall, policy)
+        self.violation = is_violation(
+            attribution.overall, policy, truncated=push.commits_truncated
+        )
         self.errors: dict[str, str] = {}
 
     async def respond(self) -> None:

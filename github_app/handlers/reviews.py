@@ -12,7 +12,7 @@ from github_app.core import github_json
 from github_app.core.github_json import parse_time
 from github_app.core.models import PullRequest
 from github_app.evidence.pr_entries import approval_entry, post_review_entry
-from github_app.handlers.pipeline import reevaluate
+from github_app.handlers.pipeline import evaluate_pull_request, reevaluate
 from github_app.ledger.entry import LedgerEntry
 
 router = routing.Router()
@@ -50,16 +50,26 @@ async def _record_post_review(
     """An approving review of a merged emergency change is its post-merge review.
 
     Review payloads do not say who merged, so the merger comes from the ``emergency_change``
-    entry; ``evidence.pr_entries.post_review_entry`` decides whether the review counts.
+    entry.  The PR is evaluated again (policy at its base commit) so the review is judged by
+    the approval rules; ``evidence.pr_entries.post_review_entry`` decides whether it counts.
     """
     reviewer = github_json.account(review_json.get("user"))
     approved = action == "submitted" and review_json.get("state", "").upper() == "APPROVED"
     if reviewer is None or reviewer.is_bot or not approved:
         return
     emergency = await asyncio.to_thread(_emergency_of, ctx, pr)
+    if emergency is None:
+        return
+    evaluation = await evaluate_pull_request(ctx, pr)
     occurred_at = parse_time(review_json.get("submitted_at"))
     entry = post_review_entry(
-        ctx.stamp, pr, reviewer, approved, emergency, review_json.get("id"), occurred_at
+        ctx.stamp,
+        evaluation.judgement,
+        reviewer,
+        approved,
+        emergency,
+        review_json.get("id"),
+        occurred_at,
     )
     if entry is not None:
         await record(ctx, entry)

@@ -6,7 +6,13 @@ the first entry that no longer matches.  The pure parts (``entry``, ``merkle``, 
 ``verification``) do no I/O; :class:`Ledger` wires them to the store.
 """
 
-from github_app.ledger.checkpoints import Checkpoint, CheckpointSigner, load_or_create_signing_key
+from github_app.ledger.checkpoints import (
+    Checkpoint,
+    CheckpointSigner,
+    SigningKeyError,
+    load_or_create_signing_key,
+    open_signing_key,
+)
 from github_app.ledger.entry import ENTRY_KINDS, GENESIS_HASH, EntryKind, LedgerEntry, NewEntry
 from github_app.ledger.proof import InclusionProof, verify_proof_offline
 from github_app.ledger.verification import VerifyReport
@@ -20,7 +26,9 @@ __all__ = [
     "InclusionProof",
     "LedgerEntry",
     "NewEntry",
+    "SigningKeyError",
     "VerifyReport",
     "load_or_create_signing_key",
+    "open_signing_key",
     "verify_proof_offline",
 ]

@@ -149,6 +149,37 @@ class CheckpointSigner:
         return f"CheckpointSigner(key_id={self.key_id!r})"
 
 
+class SigningKeyError(ValueError):
+    """The signing key on disk cannot continue the ledger's checkpoints (a one-line reason)."""
+
+
+def open_signing_key(
+    path: str | os.PathLike[str], latest: Checkpoint | None, *, create: bool
+) -> CheckpointSigner | None:
+    """The key that continues the ledger: checked against the latest checkpoint's signer.
+
+    A key is created only when ``create`` is set and the ledger has no checkpoint yet: a key
+    silently recreated after loss would sign a second, unverifiable series of checkpoints.
+    Without ``create`` (read-only commands) a missing key is ``None``.  Raises
+    :class:`SigningKeyError` when checkpoints exist and the key is missing or another one.
+    """
+    key_path = Path(path)
+    if not key_path.exists():
+        if latest is not None:
+            raise SigningKeyError(
+                f"the ledger signing key {key_path} is missing, but the ledger's checkpoints "
+                f"are signed by key {latest.key_id}: restore that key file"
+            )
+        return load_or_create_signing_key(key_path) if create else None
+    signer = CheckpointSigner(_load_private_key(key_path))
+    if latest is not None and latest.key_id != signer.key_id:
+        raise SigningKeyError(
+            f"the ledger signing key {key_path} (key {signer.key_id}) did not sign the "
+            f"ledger's checkpoints (key {latest.key_id}): restore the original key file"
+        )
+    return signer
+
+
 def load_or_create_signing_key(path: str | os.PathLike[str]) -> CheckpointSigner:
     """Load the PKCS#8 PEM Ed25519 key at ``path``, creating it (mode 0600) if missing.
 

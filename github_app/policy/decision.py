@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from github_app.core.models import (
+    Account,
     Attribution,
     Commit,
     Frozen,
@@ -55,6 +56,11 @@ class EvaluationInput(Frozen):
     policy_error: str | None = None
     reviewer_facts: Mapping[str, ReviewerFacts] = Field(default_factory=dict)  # by lower login
     agent_logins: frozenset[str] = frozenset()  # lower-case logins of catalogue agent identities
+    pushers: Mapping[str, str] = Field(default_factory=dict)  # lower login -> a sha they pushed
+    # Co-author e-mails the shell resolved to accounts through GitHub (lower e-mail -> account),
+    # and the catalogue's agent e-mails (agents are not people who could countersign).
+    co_author_accounts: Mapping[str, Account] = Field(default_factory=dict)
+    agent_emails: frozenset[str] = frozenset()
     frozen: bool = False
     freeze_reason: str | None = None
     revoked: bool = False
@@ -113,6 +119,7 @@ class Decision(Frozen):
     approvers: tuple[str, ...] = ()  # logins whose approval of the head SHA counted
     policy_sha: str | None = None
     notes: tuple[str, ...] = ()  # e.g. CODEOWNERS lines GitHub ignores
+    unresolved_co_authors: tuple[str, ...] = ()  # "Name <e-mail>" GitHub knows no account for
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,7 @@ class Context:
     exclusions: Mapping[str, str]  # lower login -> why that person cannot countersign
     excluded_ids: Mapping[int, str]  # account id -> why (co-authors known only by noreply id)
     checks: tuple[Check, ...]
+    unresolved_co_authors: tuple[str, ...] = ()
 
     @property
     def head(self) -> str:

@@ -3,8 +3,9 @@
 See the README, "How a pull request is judged".  Only each reviewer's latest review is in force
 (a comment does not replace an approval or a change request; a dismissal removes it).  An approval
 counts only if it comes from a person (not a bot, not an agent identity), who is not an author,
-committer or co-author of any commit, not the pull request's author, not the session's launching
-developer, who meets the approver requirement, and who approved the current head commit.  A
+committer or co-author of any commit, did not push to the pull request, is not its author nor
+the session's launching developer, who meets the approver requirement, and who approved the
+current head commit.  A
 qualifying "request changes" blocks.  Every review that does not count says why, and the decision
 lists what would make the check pass.
 """
@@ -12,10 +13,12 @@ lists what would make the check pass.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from github_app.core.models import (
     Account,
     Attribution,
+    Commit,
     Review,
 )
 from github_app.policy.approvers import (
@@ -65,6 +68,7 @@ __all__ = [
     "EvaluationInput",
     "Requirement",
     "ReviewerFacts",
+    "co_author_emails_to_resolve",
     "evaluate",
     "is_agent_change",
     "session_of",
@@ -130,6 +134,7 @@ def _context(inp: EvaluationInput, policy: Policy) -> Context:
         exclusions=logins,
         excluded_ids=ids,
         checks=_checks(inp, policy, is_agent=is_agent, touches_policy_files=bool(policy_files)),
+        unresolved_co_authors=_unresolved_co_authors(inp),
     )
 
 
@@ -158,6 +163,9 @@ def _exclusions(inp: EvaluationInput) -> tuple[dict[str, str], dict[int, str]]:
             )
         if commit.committer_account:
             logins.setdefault(commit.committer_account.login.lower(), f"committed {commit.sha[:7]}")
+    for login, sha in inp.pushers.items():
+        # GitHub authenticates the sender of a push; commit identities are free text.
+        logins.setdefault(login.lower(), f"pushed {sha[:7]} to this pull request")
     co_author = "is a co-author (Co-authored-by) of this pull request's commits"
     for login, account_id in _co_author_accounts(inp):
         if login:
@@ -168,17 +176,36 @@ def _exclusions(inp: EvaluationInput) -> tuple[dict[str, str], dict[int, str]]:
     return logins, ids
 
 
-def _co_author_accounts(inp: EvaluationInput) -> list[tuple[str | None, int | None]]:
-    """Accounts behind Co-authored-by identities: by noreply e-mail, or by an e-mail GitHub
-    linked to an account on some commit of this pull request."""
+def linked_emails(commits: Iterable[Commit]) -> dict[str, Account]:
+    """Lower e-mail -> the account GitHub linked to it on one of these commits."""
     linked: dict[str, Account] = {}
-    for commit in inp.commits:
+    for commit in commits:
         for identity, account in (
             (commit.author, commit.author_account),
             (commit.committer, commit.committer_account),
         ):
             if account and identity.email:
-                linked.setdefault(identity.email.lower(), account)
+                linked.setdefault(identity.email.strip().lower(), account)
+    return linked
+
+
+def co_author_emails_to_resolve(
+    attribution: Attribution, commits: Iterable[Commit], agent_emails: frozenset[str]
+) -> tuple[str, ...]:
+    """Co-author e-mails this PR's own commits do not resolve: the shell asks GitHub for them."""
+    known = linked_emails(commits)
+    wanted = []
+    for identity in attribution.co_authors:
+        email = identity.email.strip().lower()
+        if email and email not in known and email not in agent_emails and not _NOREPLY.match(email):
+            wanted.append(email)
+    return tuple(dict.fromkeys(wanted))
+
+
+def _co_author_accounts(inp: EvaluationInput) -> list[tuple[str | None, int | None]]:
+    """Accounts behind Co-authored-by identities: by noreply e-mail, by an e-mail GitHub linked
+    to an account on some commit of this pull request, or as the shell resolved it."""
+    linked = {**inp.co_author_accounts, **linked_emails(inp.commits)}
     found: list[tuple[str | None, int | None]] = []
     for identity in inp.attribution.co_authors:
         email = identity.email.strip().lower()
@@ -188,6 +215,19 @@ def _co_author_accounts(inp: EvaluationInput) -> list[tuple[str | None, int | No
         if email in linked:
             found.append((linked[email].login.lower(), linked[email].id))
     return found
+
+
+def _unresolved_co_authors(inp: EvaluationInput) -> tuple[str, ...]:
+    """Co-authors no account is known for: whoever they are cannot be excluded by name."""
+    agents = {email.lower() for email in inp.agent_emails}
+    wanted = co_author_emails_to_resolve(inp.attribution, inp.commits, frozenset(agents))
+    missing = set(wanted) - {email.lower() for email in inp.co_author_accounts}
+    shown = {}
+    for identity in inp.attribution.co_authors:
+        email = identity.email.strip().lower()
+        if email in missing:
+            shown.setdefault(email, f"{identity.name} <{identity.email.strip()}>".strip())
+    return tuple(shown.values())
 
 
 def _checks(
@@ -494,6 +534,17 @@ def _blockers(ctx: Context, outcome: ReviewOutcome) -> Blockers:
         steps.append(
             "add an `Agent-Session-Id:` trailer (or the agent's session marker) to the agent's "
             "commits and push again"
+        )
+    if ctx.unresolved_co_authors and ctx.policy.approvals.unresolved_coauthors == "block":
+        names = ", ".join(literal(who) for who in ctx.unresolved_co_authors)
+        titles.append("co-authors without a GitHub account")
+        sentences.append(
+            f"no GitHub account is known for the co-author(s) {names}, so Countersign cannot "
+            "tell whether an approver co-wrote the change"
+        )
+        steps.append(
+            "link each co-author's e-mail to their GitHub account (or use their noreply "
+            "address) and push again"
         )
     if ctx.is_agent and ctx.inp.session_block:
         titles.append("launcher not attested")

@@ -39,7 +39,7 @@ def _who_is_not(ctx: Context, count: int) -> str:
     author = ctx.inp.pr.author
     if not author.is_bot and (not launcher or author.login.lower() != launcher.lower()):
         parts.append(f"the PR author @{author.login}")
-    parts.append("an author or co-author of its commits")
+    parts.append("an author, co-author or pusher of its commits")
     return ("who is not " if count == 1 else "who are not ") + join_words(parts)
 
 
@@ -186,6 +186,7 @@ def _make(
         forbidden_paths=common.forbidden_paths,
         approvers=common.approvers,
         policy_sha=_sha(ctx),
+        unresolved_co_authors=ctx.unresolved_co_authors,
     )
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from github_app.paths import policies_dir
 from github_app.policy.diagnostics import Diagnostic, from_validation_error, from_yaml_error
 from github_app.policy.model import Policy
-from github_app.policy.tighten import prepare_repo_doc, tighten
+from github_app.policy.tighten import drop_repo_alert_secrets, prepare_repo_doc, tighten
 
 REPO_POLICY_PATH = ".github/countersign.yml"
 ORG_POLICY_REPO = ".github"
@@ -57,6 +57,7 @@ class EffectivePolicy(BaseModel):
     sha: str  # sha256 of the canonical JSON of ``policy``; recorded as the ledger's policy_sha
     sources: tuple[str, ...]
     ignored: tuple[str, ...] = ()  # repo settings that would have loosened the org policy
+    warnings: tuple[str, ...] = ()  # e.g. the org policy could not be read and was skipped
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -191,11 +192,13 @@ def effective_policy(
         org_source,
         org_text,
     )
-    repo_data = prepare_repo_doc(read_document(repo_text, repo_source))
+    repo_data, secret_notes = drop_repo_alert_secrets(read_document(repo_text, repo_source))
+    repo_data = prepare_repo_doc(repo_data)
     candidate = validate_document(
         merge_documents(org_policy.model_dump(), repo_data), repo_source, repo_text
     )
     policy, ignored = tighten(org_policy, candidate)
+    ignored = (*secret_notes, *ignored)
     sources = [DEFAULT_SOURCE]
     sources += [org_source] if org_text is not None else []
     sources += [repo_source] if repo_text is not None else []
@@ -203,6 +206,13 @@ def effective_policy(
     return EffectivePolicy(
         policy=policy, sha=policy_sha(policy), sources=tuple(sources), ignored=notes
     )
+
+
+def unreadable_org_policy_choice(default: Policy, repo_text: str | None, repo_source: str) -> str:
+    """``org_policy.unreadable`` as the repo file (else the default) sets it: fail or warn."""
+    section = read_document(repo_text, repo_source).get("org_policy")
+    choice = section.get("unreadable") if isinstance(section, Mapping) else None
+    return choice if choice in ("fail", "warn") else default.org_policy.unreadable
 
 
 def policy_paths_for(repo_name: str) -> frozenset[str]:

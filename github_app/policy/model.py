@@ -53,6 +53,9 @@ RULESET_MODE_ORDER: tuple[str, ...] = ("off", "audit", "enforce")
 _LOGIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38})$")
 _TEAM = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38})/[a-z0-9][a-z0-9_.-]*$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+# Alert sinks may read only variables meant for them: a policy naming GITHUB_WEBHOOK_SECRET
+# would otherwise sign alerts (or build URLs) with the server's own secrets.
+ALERT_ENV_PREFIX = "COUNTERSIGN_ALERT_"
 
 
 def permission_rank(permission: str) -> int:
@@ -84,6 +87,11 @@ def _non_empty(value: str) -> str:
 def _env_name(value: str) -> str:
     if not _ENV_NAME.match(value):
         raise ValueError(f"{value!r} is not an environment variable name (A-Z, 0-9, _)")
+    if not value.startswith(ALERT_ENV_PREFIX) or value == ALERT_ENV_PREFIX:
+        raise ValueError(
+            f"{value!r}: alert variables must be named {ALERT_ENV_PREFIX}<NAME>, so a policy "
+            "cannot read the server's other settings"
+        )
     return value
 
 
@@ -142,6 +150,11 @@ class Approvals(ApprovalRequirement):
         default=False,
         description="Approvals submitted before the pull request's base branch was changed "
         "still count.",
+    )
+    unresolved_coauthors: Literal["show", "block"] = Field(
+        default="show",
+        description="A Co-authored-by identity GitHub knows no account for: 'show' lists it in "
+        "the check run, 'block' fails the check until it is resolved.",
     )
 
 
@@ -254,14 +267,19 @@ class Webhook(PolicyModel):
 
     url: Annotated[str, Field(pattern=r"^https?://\S+$")]
     secret_env: EnvName | None = Field(
-        default=None, description="Environment variable holding the HMAC secret."
+        default=None,
+        description=f"Environment variable ({ALERT_ENV_PREFIX}*) holding the HMAC secret; "
+        "honoured in the org policy only.",
     )
 
 
 class Slack(PolicyModel):
     """A Slack incoming webhook; the URL is a secret so only its variable name is written."""
 
-    url_env: EnvName = Field(description="Environment variable holding the webhook URL.")
+    url_env: EnvName = Field(
+        description=f"Environment variable ({ALERT_ENV_PREFIX}*) holding the webhook URL; "
+        "honoured in the org policy only."
+    )
 
 
 class Alerts(PolicyModel):
@@ -294,6 +312,17 @@ class Rulesets(PolicyModel):
     )
 
 
+class OrgPolicy(PolicyModel):
+    """What to do when the org policy repository cannot be read."""
+
+    unreadable: Literal["fail", "warn"] = Field(
+        default="fail",
+        description="The org's .github repository is not accessible to the App (not installed "
+        "there, or gone): 'fail' fails closed, 'warn' judges by the default and repo policy "
+        "and says so in the check run. Honoured from the repo file.",
+    )
+
+
 class Policy(PolicyModel):
     """A complete Countersign policy (``countersign.yml``)."""
 
@@ -319,6 +348,7 @@ class Policy(PolicyModel):
     alerts: Alerts = Field(default_factory=Alerts)
     policy_owners: PolicyOwners = Field(default_factory=PolicyOwners)
     rulesets: Rulesets = Field(default_factory=Rulesets)
+    org_policy: OrgPolicy = Field(default_factory=OrgPolicy)
 
     def is_protected(self, branch: str, default_branch: str) -> bool:
         """True when ``branch`` is the default branch or matches a protected pattern."""

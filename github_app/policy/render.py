@@ -104,11 +104,15 @@ def _bullets(title: str, items: Iterable[str]) -> list[str]:
 
 
 def render_markdown(
-    decision: Decision, attribution: Attribution, ignored: Iterable[str] = ()
+    decision: Decision,
+    attribution: Attribution,
+    ignored: Iterable[str] = (),
+    warnings: Iterable[str] = (),
 ) -> str:
     """The check run's output text: agent and signals, session and launcher, requirements,
     every review with the reason it counted or not, and what would make the check pass."""
     lines = [f"**{_cell(decision.title)}**", "", _cell(decision.summary), ""]
+    lines += _bullets("Policy warnings", warnings)
     lines += _attribution_lines(attribution)
     lines += _bullets("Launcher conflicts", attribution.launcher_conflicts)
     lines += _bullets(
@@ -116,6 +120,10 @@ def render_markdown(
     )
     lines += _requirement_lines(decision)
     lines += _review_lines(decision)
+    lines += _bullets(
+        "Co-authors without a known GitHub account (if an approver is one, they co-wrote it)",
+        (_code(who) for who in decision.unresolved_co_authors),
+    )
     lines += _bullets("To pass", decision.to_pass)
     lines += _bullets("Repository policy settings ignored", ignored)
     lines += _bullets("Notes", decision.notes)

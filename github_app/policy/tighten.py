@@ -94,6 +94,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("approvals", "changes_requested_blocks"), _either),
     Rule(("approvals", "code_owners"), _either),
     Rule(("approvals", "survive_retarget"), _both),
+    Rule(("approvals", "unresolved_coauthors"), _ranked(("show", "block"), pick=max)),
     Rule(("approvals", PRINCIPAL_KEYS), _narrow(open_when_unrestricted=True)),
     Rule(("paths",), _union, notes=False),
     Rule(("drafts", "block"), _either),
@@ -115,6 +116,8 @@ RULES: tuple[Rule, ...] = (
     Rule(("rulesets", "mode"), _ranked(RULESET_MODE_ORDER, pick=max)),
     Rule(("rulesets", "required_approvals"), max),
     Rule(("rulesets", "require_last_push_approval"), _either),
+    # Only read from the repo file when the org policy is unreadable (github/facts.load_policy).
+    Rule(("org_policy", "unreadable"), _ranked(("warn", "fail"), pick=max), notes=False),
 )
 
 
@@ -163,6 +166,37 @@ def prepare_repo_doc(document: Mapping[str, Any]) -> dict[str, Any]:
             completed = {key: () for key in PRINCIPAL_KEYS} | dict(target)
             prepared = _replace_in(prepared, section, completed)
     return prepared
+
+
+def drop_repo_alert_secrets(document: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Remove the alert sinks of a repo file that read the server's environment, with notes.
+
+    Only the org policy may name environment variables: a repo file is written by anyone who can
+    open a pull request on it, and the variable would sign (or address) alerts with the server's
+    secret.  A repo file may still add a webhook without a secret.
+    """
+    alerts = document.get("alerts")
+    if not isinstance(alerts, Mapping):
+        return dict(document), ()
+    notes: list[str] = []
+    kept = dict(alerts)
+    webhooks = alerts.get("webhooks")
+    if isinstance(webhooks, list | tuple):
+        plain = [hook for hook in webhooks if not _names_secret(hook)]
+        if len(plain) != len(webhooks):
+            notes.append(
+                "alerts.webhooks: secret_env is honoured in the org policy only; "
+                "webhooks naming one were ignored"
+            )
+        kept["webhooks"] = plain
+    if alerts.get("slack"):
+        notes.append("alerts.slack: url_env is honoured in the org policy only; ignored")
+        kept["slack"] = []
+    return {**document, "alerts": kept}, tuple(notes)
+
+
+def _names_secret(hook: Any) -> bool:
+    return isinstance(hook, Mapping) and hook.get("secret_env") is not None
 
 
 def _replace_in(document: Mapping[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:

@@ -5,8 +5,10 @@ push.  This module decides everything that can be decided from the payload and t
 GitHub associates with the pushed head; the shell (``handlers/push.py``) fetches those.
 
 Ignored outright: tags, unprotected branches, pushes that change nothing, pushes by GitHub's
-merge queue, and the creation of a protected branch from commits that already existed (a new
-``release/*`` cut from ``main``).  Deleting a protected branch is a direct push.  When the policy
+merge queue.  Creating a protected branch is a direct push unless GitHub's compare API says its
+head is already reachable from another protected branch (a new ``release/*`` cut from ``main``);
+commits that merely exist elsewhere (an agent's feature branch) are not reviewed commits.
+Deleting a protected branch is a direct push.  When the policy
 could not be read, which branches it protects is unknown, so no branch counts as unprotected.
 """
 
@@ -30,6 +32,8 @@ Json = Mapping[str, Any]
 
 ZERO_SHA = "0" * 40
 BRANCH_PREFIX = "refs/heads/"
+# A push payload lists at most 2048 commits: one that long may hide agent commits it cut off.
+PUSH_COMMIT_LIMIT = 2048
 # GitHub's merge queue fast-forwards the branch to a group it already checked and merged.
 MERGE_QUEUE_LOGINS = frozenset({"github-merge-queue[bot]"})
 # The merge queue's temporary branches (refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>).
@@ -56,6 +60,7 @@ class Push:
     changed_paths: tuple[str, ...]
     compare_url: str | None
     pushed_at: datetime
+    commits_truncated: bool = False  # GitHub listed fewer commits than the push (or branch) has
 
     @property
     def branch(self) -> str | None:
@@ -109,6 +114,7 @@ def push_from_payload(payload: Json) -> Push:
         changed_paths=_paths(commits),
         compare_url=payload.get("compare"),
         pushed_at=_pushed_at(payload),
+        commits_truncated=len(commits) >= PUSH_COMMIT_LIMIT,
     )
 
 
@@ -139,9 +145,27 @@ def ignore_reason(push: Push, policy: Policy, *, protection_known: bool = True) 
         return "nothing changed"
     if push.sender in MERGE_QUEUE_LOGINS:
         return "merged by GitHub's merge queue"
-    if push.created and not push.distinct:
-        return "branch created from existing commits"
     return None
+
+
+def comparison_bases(push: Push, policy: Policy) -> tuple[str, ...]:
+    """Branches a newly created protected branch may have been cut from, to ask GitHub about.
+
+    The default branch, then every protected branch the policy names exactly (patterns name no
+    branch to compare with).  A head reachable from one of them was reviewed there already.
+    """
+    names = [push.default_branch, *(p for p in policy.protected_branches if not _is_glob(p))]
+    names = [name.removeprefix(BRANCH_PREFIX) for name in names if name]
+    return tuple(name for name in dict.fromkeys(names) if name != push.branch)
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(char in pattern for char in "*?[")
+
+
+def reachable_from_base(comparison: Json) -> bool:
+    """True when ``GET compare/{base}...{head}`` says the head is already on the base."""
+    return comparison.get("status") in {"identical", "behind"}
 
 
 def merged_pull_request(after: str, branch: str, pulls: Iterable[Json]) -> int | None:
@@ -209,9 +233,13 @@ def attribute_push(push: Push, catalogue: Catalogue, policy: Policy) -> PushAttr
     return PushAttribution(overall, per_commit)
 
 
-def is_violation(attribution: Attribution, policy: Policy) -> bool:
-    """A direct push is a violation if agent-authored, or if the policy counts human pushes."""
-    return attribution.is_agent or policy.direct_push.count_human_pushes
+def is_violation(attribution: Attribution, policy: Policy, *, truncated: bool = False) -> bool:
+    """A direct push is a violation if agent-authored, or if the policy counts human pushes.
+
+    ``truncated`` (GitHub did not list every commit) fails closed: unseen commits may be an
+    agent's, as with a pull request too large to judge.
+    """
+    return attribution.is_agent or truncated or policy.direct_push.count_human_pushes
 
 
 def direct_push_data(
@@ -229,6 +257,7 @@ def direct_push_data(
         "forced": push.forced,
         "compare_url": push.compare_url,
         "agent_authored": attribution.overall.is_agent,
+        "commits_truncated": push.commits_truncated,
         "violation": violation,
         "commits": [_commit_data(c, a) for c, a in attribution.per_commit],
         "signals": [s.model_dump(mode="json") for s in attribution.overall.signals],

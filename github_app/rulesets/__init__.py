@@ -3,9 +3,9 @@
 For every repository the App is installed on, Countersign keeps one repository ruleset named
 ``Countersign`` (target ``branch``, enforcement ``active``) over the default branch and every
 ``policy.protected_branches`` pattern.  It requires a pull request, requires the ``countersign``
-status check pinned to the App (``integration_id``), and blocks force pushes
-(``non_fast_forward``) and deletion; ``policy.rulesets`` may add GitHub's own approval count and
-"approval of the most recent push".
+status check pinned to the App (``integration_id``, enforced on creation too), and blocks force
+pushes (``non_fast_forward``), deletion and creation; ``policy.rulesets`` may add GitHub's own
+approval count and "approval of the most recent push".
 
 * :mod:`github_app.rulesets.desired` - pure: the ruleset body the policy asks for.
 * :mod:`github_app.rulesets.drift` - pure: how an existing ruleset falls short, and its repair.

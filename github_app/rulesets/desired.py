@@ -18,7 +18,13 @@ RULESET_NAME = "Countersign"
 CHECK_CONTEXT = "countersign"
 DEFAULT_BRANCH_CONDITION = "~DEFAULT_BRANCH"
 # The rule types Countersign writes and owns inside its ruleset; others are left as found.
-MANAGED_RULE_TYPES = ("pull_request", "required_status_checks", "non_fast_forward", "deletion")
+MANAGED_RULE_TYPES = (
+    "pull_request",
+    "required_status_checks",
+    "non_fast_forward",
+    "deletion",
+    "creation",
+)
 
 
 def ref_includes(patterns: tuple[str, ...]) -> list[str]:
@@ -49,15 +55,14 @@ def pull_request_rule(policy: Policy) -> dict[str, Any]:
 def status_check_rule(app_id: int) -> dict[str, Any]:
     """Require the ``countersign`` check, pinned to the App so no one else can satisfy it.
 
-    Creating a new protected branch from reviewed commits stays possible: those commits carry
-    no check run of their own (``do_not_enforce_on_create``).
+    The check is enforced on creation too: ``do_not_enforce_on_create`` would let anyone
+    create ``release/x`` pointing at unreviewed agent commits.
     """
     return {
         "type": "required_status_checks",
         "parameters": {
             "required_status_checks": [{"context": CHECK_CONTEXT, "integration_id": app_id}],
             "strict_required_status_checks_policy": False,
-            "do_not_enforce_on_create": True,
         },
     }
 
@@ -77,5 +82,8 @@ def desired_ruleset(policy: Policy, app_id: int) -> dict[str, Any]:
             status_check_rule(app_id),
             {"type": "non_fast_forward"},
             {"type": "deletion"},
+            # Only bypass actors (none) may create a protected branch: a new branch at unreviewed
+            # commits would otherwise skip the pull request entirely.
+            {"type": "creation"},
         ],
     }

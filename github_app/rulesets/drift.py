@@ -155,6 +155,13 @@ def _status_check_findings(wanted: Json, rule: Json) -> list[Finding]:
                 f"the {CHECK_CONTEXT} check is not pinned to the App (integration_id {app_id})",
             )
         ]
+    if _params(rule).get("do_not_enforce_on_create"):
+        return [
+            Finding(
+                "rule_weakened",
+                f"the {CHECK_CONTEXT} check is not enforced when a branch is created",
+            )
+        ]
     return []
 
 

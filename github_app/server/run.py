@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from github_app.config import Settings
+from github_app.ledger.checkpoints import SigningKeyError
 from github_app.logs import get_logger
 from github_app.server.app import create_app
 
@@ -36,6 +37,8 @@ def describe_startup_failure(error: BaseException, settings: Settings) -> str:
     """One line naming what failed and what to change."""
     if isinstance(error, StartupError):
         return str(error)
+    if isinstance(error, SigningKeyError):
+        return f"refusing to start: {error}"
     if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         return f"database unreachable at {_database(settings)}: {reason} (check DATABASE_URL)"

@@ -212,6 +212,18 @@ pr_retargets = sa.Table(
     sa.Column("changed_at", UTCDateTime(), nullable=False),
 )
 
+pr_pushers = sa.Table(  # migration pr_pushers
+    "pr_pushers",
+    metadata,
+    sa.Column("repo_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("pushed_sha", sa.String(64), primary_key=True),
+    sa.Column("login", sa.Text(), primary_key=True),
+    sa.Column("pr", sa.Integer(), primary_key=True, autoincrement=False),
+    sa.Column("event", sa.String(32), nullable=False),
+    sa.Column("recorded_at", UTCDateTime(), **_now()),
+    sa.Index("ix_pr_pushers_pr", "repo_id", "pr"),
+)
+
 agent_operation_buffer = sa.Table(
     "agent_operation_buffer",
     metadata,

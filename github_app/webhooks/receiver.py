@@ -17,6 +17,7 @@ from gidgethub import ValidationFailure, sansio
 
 from github_app.app_keys import SERVICES
 from github_app.config import Settings
+from github_app.core.github_json import nesting_depth
 from github_app.logs import get_logger
 from github_app.metrics import WEBHOOKS_RECEIVED
 from github_app.webhooks.events import HANDLED_EVENTS
@@ -26,6 +27,8 @@ from github_app.webhooks.worker import Worker
 log = get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+# GitHub's payloads nest about ten levels; anything far deeper is not a GitHub event.
+MAX_PAYLOAD_DEPTH = 64
 
 
 class IntakeServices(Protocol):
@@ -54,11 +57,18 @@ def _verify_signature(body: bytes, signature: str | None, secret: str) -> str | 
 
 
 def _parse_object(body: bytes) -> dict | None:
+    """The body as a JSON object, or ``None`` if it is not one (or is nested absurdly deep).
+
+    A signed body can still be hostile: nesting a few thousand levels deep makes ``json.loads``
+    (or any later walk of the payload) raise ``RecursionError``; that is bad input, a 400.
+    """
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    return payload if isinstance(payload, dict) else None
+    if not isinstance(payload, dict) or nesting_depth(payload) > MAX_PAYLOAD_DEPTH:
+        return None
+    return payload
 
 
 async def receive_webhook(request: web.Request) -> web.Response:
@@ -79,7 +89,7 @@ async def receive_webhook(request: web.Request) -> web.Response:
     payload = _parse_object(body)
     if payload is None:
         WEBHOOKS_RECEIVED.labels(event, "malformed").inc()
-        return _problem(400, "body is not a JSON object")
+        return _problem(400, f"body is not a JSON object (nested at most {MAX_PAYLOAD_DEPTH} deep)")
     if event == "ping":
         return web.json_response({"status": "pong", "zen": payload.get("zen")})
     if event not in HANDLED_EVENTS:

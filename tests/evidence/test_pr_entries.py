@@ -18,7 +18,7 @@ from github_app.evidence.pr_entries import (
     state_entries,
 )
 from github_app.ledger.entry import GENESIS_HASH, LedgerEntry, NewEntry
-from github_app.policy.evaluate import ApprovalVerdict, Decision
+from github_app.policy.evaluate import ApprovalVerdict, Decision, Requirement
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 STAMP = Stamp("delivery-1", "ab" * 32)
@@ -240,10 +240,27 @@ POST_REVIEW_CASES = [
 ]
 
 
+def judged(login: str, *, counted: bool = True, scope: str = "all files") -> Judgement:
+    """The merged PR re-evaluated with review 5 by ``login`` judged as given."""
+    verdict = ApprovalVerdict(
+        review_id=5, reviewer=login, state="APPROVED", commit_id=NEW, counted=counted, reason="r"
+    )
+    requirement = Requirement(
+        scope=scope,
+        required=1,
+        approvers="anyone",
+        satisfied_by=(login,) if counted else (),
+        satisfied=counted,
+    )
+    outcome = decision("emergency", True, approvals=(verdict,), requirements=(requirement,))
+    return Judgement(pr=MERGED, attribution=AGENT, decision=outcome)
+
+
 @pytest.mark.parametrize(("reviewer", "approved", "has_emergency", "written"), POST_REVIEW_CASES)
 def test_post_review_entry(reviewer, approved, has_emergency, written) -> None:
     emergency = emergency_entry() if has_emergency else None
-    entry = post_review_entry(STAMP, MERGED, reviewer, approved, emergency, 5, AT)
+    judgement = judged(reviewer.login if reviewer else "nobody")
+    entry = post_review_entry(STAMP, judgement, reviewer, approved, emergency, 5, AT)
     assert (entry is not None) is written
     if entry is not None:
         assert entry.kind == "post_review"
@@ -258,3 +275,16 @@ def test_post_review_entry(reviewer, approved, has_emergency, written) -> None:
             "claude-code",
             "launcher",
         )
+
+
+@pytest.mark.parametrize(
+    ("judgement", "why"),
+    [
+        (judged("auditor", counted=False), "excluded or short of the approver requirement"),
+        (judged("auditor", scope="emergency"), "an emergency approver only"),
+    ],
+)
+def test_post_review_must_meet_the_approval_rules(judgement, why) -> None:
+    reviewer = Account(login="auditor")
+    entry = post_review_entry(STAMP, judgement, reviewer, True, emergency_entry(), 5, AT)
+    assert entry is None, why

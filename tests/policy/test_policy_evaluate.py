@@ -51,7 +51,7 @@ def test_agent_pr_without_reviews_is_pending_with_concrete_step():
     assert "claude-code" in decision.summary and "launched by @alice" in decision.summary
     assert decision.to_pass == (
         "1 more approval on a1b2c3d from a human with write permission who is not the "
-        "launcher @alice or an author or co-author of its commits",
+        "launcher @alice or an author, co-author or pusher of its commits",
     )
     [requirement] = decision.requirements
     assert requirement.scope == "all files"

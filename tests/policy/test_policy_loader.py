@@ -228,20 +228,21 @@ def test_repo_lists_add_to_org_lists():
     org = (
         "protected_branches: [main]\n"
         'paths: [{pattern: "infra/**", approvals: {required: 2}}]\n'
-        "alerts: {slack: [{url_env: ORG_SLACK}]}\n"
+        "alerts: {slack: [{url_env: COUNTERSIGN_ALERT_ORG_SLACK}]}\n"
         "detection: {agents: [{name: org-bot}]}\n"
     )
     repo = (
         "protected_branches: [develop]\n"
         'paths: [{pattern: "secrets/**", agents_forbidden: true}]\n'
-        "alerts: {slack: [{url_env: REPO_SLACK}]}\n"
+        'alerts: {webhooks: [{url: "https://repo.example/hook"}]}\n'
         "detection: {agents: [{name: repo-bot}]}\n"
     )
     effective = layered(org, repo)
     policy = effective.policy
     assert policy.protected_branches == ("main", "develop")
     assert [rule.pattern for rule in policy.paths] == ["infra/**", "secrets/**"]
-    assert [sink.url_env for sink in policy.alerts.slack] == ["ORG_SLACK", "REPO_SLACK"]
+    assert [sink.url_env for sink in policy.alerts.slack] == ["COUNTERSIGN_ALERT_ORG_SLACK"]
+    assert [hook.url for hook in policy.alerts.webhooks] == ["https://repo.example/hook"]
     assert [agent["name"] for agent in policy.detection.agents] == ["org-bot", "repo-bot"]
     assert effective.ignored == ()
 

@@ -18,7 +18,7 @@ from tests.support.fake_github import example
 from tests.support.pr_scenario import PullRequestScenario
 
 HOOK = "https://alerts.example.com/countersign"
-SECRET_ENV = "COUNTERSIGN_TEST_ALERT_SECRET"
+SECRET_ENV = "COUNTERSIGN_ALERT_TEST_SECRET"
 RESPONSE_POLICY = f"""
 direct_push:
   revert_pr: true

@@ -21,7 +21,7 @@ from github_app.policy.model import Alerts
 
 HOOK = "https://alerts.example.com/countersign"
 SLACK = "https://hooks.slack.example.com/services/T0/B0/secretpart"
-ENV = {"ALERT_SECRET": "s3cret", "SLACK_URL": SLACK}
+ENV = {"COUNTERSIGN_ALERT_SECRET": "s3cret", "COUNTERSIGN_ALERT_SLACK_URL": SLACK}
 PAYLOAD = {"event": "direct_push", "after": "a" * 40}
 
 
@@ -139,7 +139,8 @@ async def test_webhook_is_signed_and_slack_gets_text():
     hook = respx.post(HOOK).mock(return_value=httpx.Response(204))
     slack = respx.post(SLACK).mock(return_value=httpx.Response(200, text="ok"))
     config = alerts(
-        webhooks=[{"url": HOOK, "secret_env": "ALERT_SECRET"}], slack=[{"url_env": "SLACK_URL"}]
+        webhooks=[{"url": HOOK, "secret_env": "COUNTERSIGN_ALERT_SECRET"}],
+        slack=[{"url_env": "COUNTERSIGN_ALERT_SLACK_URL"}],
     )
     results = await send(config)
     assert [r.ok for r in results] == [True, True]
@@ -147,7 +148,7 @@ async def test_webhook_is_signed_and_slack_gets_text():
     assert json.loads(request.content) == PAYLOAD
     assert request.headers[SIGNATURE_HEADER] == signature("s3cret", request.content)
     assert json.loads(slack.calls.last.request.content) == {"text": "text"}
-    assert results[1].sink == "slack $SLACK_URL"
+    assert results[1].sink == "slack $COUNTERSIGN_ALERT_SLACK_URL"
 
 
 @respx.mock
@@ -178,7 +179,7 @@ async def test_transient_failures_are_retried():
 async def test_persistent_failure_is_reported_without_raising_or_leaking_the_url():
     respx.post(SLACK).mock(side_effect=httpx.ConnectError(f"cannot reach {SLACK}"))
     respx.post(HOOK).mock(return_value=httpx.Response(400))
-    config = alerts(webhooks=[{"url": HOOK}], slack=[{"url_env": "SLACK_URL"}])
+    config = alerts(webhooks=[{"url": HOOK}], slack=[{"url_env": "COUNTERSIGN_ALERT_SLACK_URL"}])
     hook, slack = await send(config)
     assert (hook.ok, hook.status, hook.attempts) == (False, 400, 1), "4xx is not retried"
     assert (slack.ok, slack.attempts, slack.error) == (False, 3, "ConnectError")
@@ -187,9 +188,13 @@ async def test_persistent_failure_is_reported_without_raising_or_leaking_the_url
 
 async def test_missing_secret_or_url_fails_closed_without_sending():
     config = alerts(
-        webhooks=[{"url": HOOK, "secret_env": "NOT_SET"}], slack=[{"url_env": "ALSO_NOT_SET"}]
+        webhooks=[{"url": HOOK, "secret_env": "COUNTERSIGN_ALERT_NOT_SET"}],
+        slack=[{"url_env": "COUNTERSIGN_ALERT_ALSO_NOT_SET"}],
     )
     with respx.mock(assert_all_called=False) as router:
         results = await send(config)
         assert not router.calls
-    assert [r.error for r in results] == ["$NOT_SET is not set", "$ALSO_NOT_SET is not set"]
+    assert [r.error for r in results] == [
+        "$COUNTERSIGN_ALERT_NOT_SET is not set",
+        "$COUNTERSIGN_ALERT_ALSO_NOT_SET is not set",
+    ]

@@ -10,6 +10,7 @@ from github_app.pushes.classify import (
     ZERO_SHA,
     attribute_push,
     changes_policy,
+    comparison_bases,
     direct_push_data,
     ignore_reason,
     incident_id,
@@ -17,6 +18,7 @@ from github_app.pushes.classify import (
     merged_pull_request,
     org_policy_changed,
     push_from_payload,
+    reachable_from_base,
 )
 from tests.pushes.push_payloads import AFTER, BEFORE, HUMAN_MESSAGE, push_commit, push_payload
 from tests.support.webhooks import load_payload
@@ -67,18 +69,30 @@ def test_merge_queue_and_empty_pushes_are_ignored():
     )
 
 
-def test_creating_a_protected_branch_from_existing_commits_is_ignored():
+def test_creating_a_protected_branch_is_judged_not_ignored():
     payload = push_payload(
         ref="refs/heads/release/2.0",
         before=ZERO_SHA,
         commits=[push_commit(AFTER, "old", distinct=False)],
     )
     payload["created"] = True
-    assert ignore_reason(push_from_payload(payload), POLICY) == (
-        "branch created from existing commits"
-    )
-    payload["commits"] = [push_commit(AFTER, "new work")]
+    # Existing commits are not reviewed commits: the shell asks GitHub's compare API.
     assert ignore_reason(push_from_payload(payload), POLICY) is None
+
+
+def test_a_new_branch_is_compared_with_the_default_and_named_protected_branches():
+    payload = push_payload(ref="refs/heads/release/2.0", before=ZERO_SHA)
+    payload["created"] = True
+    policy = Policy.model_validate({"protected_branches": ["main", "release/*", "stable"]})
+    assert comparison_bases(push_from_payload(payload), policy) == ("master", "main", "stable")
+
+
+@pytest.mark.parametrize(
+    ("status", "reachable"),
+    [("identical", True), ("behind", True), ("ahead", False), ("diverged", False), (None, False)],
+)
+def test_reachable_from_base_follows_the_compare_status(status, reachable):
+    assert reachable_from_base({"status": status}) is reachable
 
 
 def test_unreadable_policy_leaves_no_branch_unprotected():

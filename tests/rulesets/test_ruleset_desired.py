@@ -26,7 +26,13 @@ def test_default_policy_protects_default_branch_and_patterns():
 
 def test_every_required_rule_is_present():
     rules = rules_by_type(desired_ruleset(Policy(), APP_ID))
-    assert set(rules) == {"pull_request", "required_status_checks", "non_fast_forward", "deletion"}
+    assert set(rules) == {
+        "pull_request",
+        "required_status_checks",
+        "non_fast_forward",
+        "deletion",
+        "creation",
+    }
     checks = rules["required_status_checks"]["parameters"]["required_status_checks"]
     assert checks == [{"context": "countersign", "integration_id": APP_ID}]
 

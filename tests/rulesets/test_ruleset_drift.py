@@ -84,6 +84,16 @@ def test_unpinned_or_missing_check_is_weakened(desired):
     assert "no longer required" in find_drift(desired, actual).findings[0].detail
 
 
+def test_check_skipped_on_creation_is_weakened_and_repaired(desired):
+    actual = as_github_returns(desired)
+    rule(actual, "required_status_checks")["parameters"]["do_not_enforce_on_create"] = True
+    report = find_drift(desired, actual)
+    assert codes(report) == ["rule_weakened"]
+    assert "created" in report.findings[0].detail
+    repaired = repaired_ruleset(desired, actual)
+    assert "do_not_enforce_on_create" not in rule(repaired, "required_status_checks")["parameters"]
+
+
 def test_fewer_approvals_is_weakened_but_more_is_not(desired):
     actual = as_github_returns(desired)
     rule(actual, "pull_request")["parameters"]["required_approving_review_count"] = 0

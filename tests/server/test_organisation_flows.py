@@ -169,6 +169,7 @@ async def test_policy_may_judge_drafts_like_any_pr(app_harness):
 def retarget_event(scenario: PullRequestScenario, old: str, new: str, at: str) -> dict:
     body = scenario.event("edited")
     body["pull_request"]["base"]["ref"] = new
+    body["pull_request"]["base"]["sha"] = "d" * 40  # the new base's head
     body["pull_request"]["updated_at"] = at
     body["changes"] = {"base": {"ref": {"from": old}, "sha": {"from": "e" * 40}}}
     return body
@@ -186,7 +187,7 @@ async def test_retarget_rereads_policy_at_the_new_base_and_drops_earlier_approva
     assert check["conclusion"] == "action_required"
     assert "approved while the pull request targeted master" in check["output"]["text"]
     policy_reads = app_harness.github.requests("GET", "^/repos/[^/]+/[^/]+/contents/.github/.*")
-    assert "ref=release%2F2.0" in str(policy_reads[-1].url)
+    assert str(policy_reads[-1].url).endswith("ref=" + "d" * 40)  # the new base, by commit
     recorded = list(app_harness.services.ledger.entries(kinds=["decision"]))[-1]
     assert recorded.data["retarget"] == {"from": "master", "to": "release/2.0"}
     scenario.payload["pull_request"]["base"]["ref"] = "release/2.0"

@@ -30,6 +30,7 @@ ALL_TABLES = {
     "pr_decisions",
     "merge_groups",
     "pr_retargets",
+    "pr_pushers",
     "sync_cursors",
     "alembic_version",
     "agent_operation_buffer",

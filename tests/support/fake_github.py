@@ -345,6 +345,11 @@ class FakeGitHub:
             "/app/installations/{installation_id}/access_tokens",
             handler=self._issue_installation_token,
         )
+        # Every owner has a ``.github`` repository the App can read (without a policy file
+        # unless a test serves one); tests of an unreadable one route it to 404.
+        self.org_policy_repository = self.route(
+            "GET", "/repos/{owner}/.github", json=example("full-repository")
+        )
 
     def route(
         self,

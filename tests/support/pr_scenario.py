@@ -117,6 +117,7 @@ class PullRequestScenario:
         github.route(
             "GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", handler=self._membership
         )
+        github.route("GET", self.base, handler=self._pull_request)
         self.check_runs = github.route(
             "POST", f"/repos/{self.repo}/check-runs", handler=self._create_check_run
         )
@@ -234,6 +235,9 @@ class PullRequestScenario:
     def last_conclusion(self) -> str:
         """The conclusion of the latest check run body sent."""
         return self.published()[-1]["conclusion"]
+
+    def _pull_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=self.payload["pull_request"])
 
     def _permission(self, request: httpx.Request) -> httpx.Response:
         login = self.github.api_path(request).split("/")[-2]
