@@ -29,6 +29,7 @@ described in the OpenAPI document with the auditor API's routes (:data:`AGENT_OP
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -51,9 +52,10 @@ from github_app.sessions.adapters import Adapter, parse_event
 from github_app.sessions.decision import Containment, Verdict, decide
 from github_app.sessions.events import AgentEvent, EventError, ToolCall
 from github_app.state.agent_sessions import AgentSessions
+from github_app.state.hook_state import POLL_SECONDS, HookState
 from github_app.store import tables
 from github_app.store.group_commit import GroupCommit
-from github_app.tokens import ApiToken, TokenStore
+from github_app.tokens import ApiToken
 
 log = get_logger(__name__)
 
@@ -109,7 +111,9 @@ def containment_facts(services: Any, event: AgentEvent) -> Containment:
 def handle_event(
     services: Any, event: AgentEvent, launcher: records.Launcher, now: datetime
 ) -> Verdict | None:
-    """Decide and record one event (synchronous; runs in a worker thread)."""
+    """Decide and record one event (synchronous; runs in a worker thread).  A ``pre_tool`` here
+    reads containment from the store and uses the services' default policy (the drill); the
+    endpoint decides tool calls with :func:`_decide_tool_call`."""
     sessions = AgentSessions(services.db, services.ledger)
     if event.kind == "session_start":
         sessions.record(records.session_started(event, launcher, now))
@@ -215,13 +219,12 @@ async def post_agent_event(request: web.Request) -> web.Response:
     presented = bearer_token(request.headers.get("Authorization"))
     services, now = services_of(request), datetime.now(UTC)
 
-    def authenticate_and_decide() -> tuple[ApiToken | None, Verdict | None]:
-        token = TokenStore(services.db).authenticate(presented) if presented else None
-        if not _is_agent(token) or not isinstance(parsed, tuple) or parsed[0].kind != "pre_tool":
-            return token, None
-        return token, handle_event(services, parsed[0], _launcher(token), now)
-
-    token, verdict = await asyncio.to_thread(authenticate_and_decide)
+    token = await _authenticate(services.hook_state, presented)
+    _ensure_poller(request)
+    verdict: Verdict | None = None
+    if _is_agent(token) and isinstance(parsed, tuple) and parsed[0].kind == "pre_tool":
+        assert token is not None
+        verdict = await _decide_tool_call(services, parsed[0], _launcher(token), now)
     request[CALLER] = token
     if token is None:
         detail = "invalid or revoked token" if presented else "a bearer token is required"
@@ -241,6 +244,75 @@ async def post_agent_event(request: web.Request) -> web.Response:
         if event.kind == "session_end":
             request.app[WRITERS].get("counts", {}).pop(event.session_id, None)
     return web.json_response(adapter.answer(event, verdict))
+
+
+async def _authenticate(state: HookState, presented: str | None) -> ApiToken | None:
+    """The caller's active token: from memory when validated recently, else from the store."""
+    if not presented:
+        return None
+    return state.cached_token(presented) or await asyncio.to_thread(state.token, presented)
+
+
+def _hook_containment(state: HookState, event: AgentEvent, revoked: bool) -> Containment:
+    freeze = state.freeze_for(event.repo or "")
+    return Containment(
+        revoked=revoked,
+        frozen=freeze is not None,
+        freeze_reason=freeze.reason if freeze else None,
+        freeze_scope=freeze.repo if freeze else None,
+    )
+
+
+async def _decide_tool_call(
+    services: Any, event: AgentEvent, launcher: records.Launcher, now: datetime
+) -> Verdict:
+    """A PreToolUse: containment from memory (or the store when not validated recently), the
+    repository's policy from its cache (or GitHub), the pure decision; a denial is appended to
+    the ledger before the answer.  An allow touches neither a thread nor the store."""
+    state: HookState = services.hook_state
+    revoked = state.cached_revoked(event.session_id)
+    if revoked is None:
+        revoked = await asyncio.to_thread(state.revoked, event.session_id)
+    facts = _hook_containment(state, event, revoked)
+    # Read (or take from the cache) the repository's policy only for an agent token: an
+    # anonymous caller must not make the App call GitHub.
+    policy = services.repo_policies.cached(event.repo)
+    if policy is None:
+        policy = await services.repo_policies.policy_for(event.repo)
+    verdict = decide(event, facts, policy.policy, policy.error)
+    if not verdict.allow:
+        sessions = AgentSessions(services.db, services.ledger)
+        await asyncio.to_thread(
+            sessions.record, records.operation_denied(event, verdict, launcher, now)
+        )
+    return verdict
+
+
+def _ensure_poller(request: web.Request) -> None:
+    """Start this process's hook-state poller on first use (stopped with the sub-application)."""
+    holder = request.app[WRITERS]
+    task = holder.get("poller")
+    if task is None or task.done():
+        holder["poller"] = asyncio.create_task(_poll(services_of(request).hook_state))
+
+
+async def _poll(state: HookState) -> None:
+    """Re-validate the hook state every POLL_SECONDS (a failure only sends calls to the slow
+    path, which reads the store itself)."""
+    while True:
+        try:
+            await asyncio.to_thread(state.check)
+        except Exception:
+            log.exception("hook_state_check_failed")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _stop_poller(app: web.Application) -> None:
+    task = app[WRITERS].pop("poller", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _is_agent(token: ApiToken | None) -> bool:
@@ -349,6 +421,7 @@ def add_agent_event_routes(app: web.Application) -> None:
     agent = web.Application(middlewares=[agent_middleware])
     agent[WRITERS] = {}
     agent.router.add_post("/events", post_agent_event)
+    agent.on_cleanup.append(_stop_poller)
     app.add_subapp(API_PREFIX + AGENT_PREFIX, agent)
 
 

@@ -4,7 +4,8 @@ A ``PreToolUse`` is denied, in this order, when:
 
 1. the session was revoked (the kill switch);
 2. agent changes are frozen org-wide or for the session's repository;
-3. the tool reads a path a policy rule marks ``agents_may_not_read``, or writes a path marked
+3. the repository's policy could not be read (fail closed);
+4. the tool reads a path a policy rule marks ``agents_may_not_read``, or writes a path marked
    ``agents_forbidden`` or ``agents_may_not_read``.  A shell command is checked word by word:
    any word naming such a path denies it (a command cannot be told apart into reads and writes,
    so both rules apply).  A directory search (Grep/Glob/LS) is denied when the directory lies
@@ -49,8 +50,14 @@ class Containment(Frozen):
     freeze_scope: str | None = None  # a repository, or None for org-wide
 
 
-def decide(event: AgentEvent, facts: Containment, policy: Policy) -> Verdict:
-    """The verdict on ``event`` (a ``pre_tool`` event) under ``facts`` and ``policy``."""
+def decide(
+    event: AgentEvent, facts: Containment, policy: Policy | None, policy_error: str | None = None
+) -> Verdict:
+    """The verdict on ``event`` (a ``pre_tool`` event) under ``facts`` and ``policy``.
+
+    ``policy`` is None when the repository's policy could not be read (``policy_error`` says
+    why): the call is denied, since the rules it would be judged by are unknown.
+    """
     if facts.revoked:
         return Verdict(
             allow=False,
@@ -65,6 +72,13 @@ def decide(event: AgentEvent, facts: Containment, policy: Policy) -> Verdict:
             allow=False,
             reason=f"Countersign: agents are frozen in {scope}{why}",
             rule="frozen",
+        )
+    if policy is None:
+        return Verdict(
+            allow=False,
+            reason=f"Countersign: the policy of {event.repo or 'the repository'} could not be "
+            f"read ({policy_error or 'unknown error'}); denied until it can be",
+            rule="policy_unreadable",
         )
     if event.tool is None:
         return ALLOW
