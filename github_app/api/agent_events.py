@@ -33,9 +33,11 @@ import contextlib
 import json
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,6 +61,7 @@ from github_app.tokens import ApiToken
 
 log = get_logger(__name__)
 
+T = TypeVar("T")
 AGENT_PREFIX = "/agent"
 AGENT_EVENTS_PATH = AGENT_PREFIX + "/events"
 MAX_EVENT_BYTES = 8 * 1024 * 1024  # a Write's tool_input carries the whole file
@@ -250,7 +253,7 @@ async def _authenticate(state: HookState, presented: str | None) -> ApiToken | N
     """The caller's active token: from memory when validated recently, else from the store."""
     if not presented:
         return None
-    return state.cached_token(presented) or await asyncio.to_thread(state.token, presented)
+    return state.cached_token(presented) or await _hook_read(state.token, presented)
 
 
 def _hook_containment(state: HookState, event: AgentEvent, revoked: bool) -> Containment:
@@ -272,7 +275,7 @@ async def _decide_tool_call(
     state: HookState = services.hook_state
     revoked = state.cached_revoked(event.session_id)
     if revoked is None:
-        revoked = await asyncio.to_thread(state.revoked, event.session_id)
+        revoked = await _hook_read(state.revoked, event.session_id)
     facts = _hook_containment(state, event, revoked)
     # Read (or take from the cache) the repository's policy only for an agent token: an
     # anonymous caller must not make the App call GitHub.
@@ -288,6 +291,16 @@ async def _decide_tool_call(
     return verdict
 
 
+# The hook state's reads run on their own threads: the default executor's few threads can all
+# be waiting for SQLite's write lock (group commits, flushes), and a decision must not queue
+# behind them.
+_HOOK_READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="countersign-hook-state")
+
+
+async def _hook_read(function: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_HOOK_READS, function, *args)
+
+
 def _ensure_poller(request: web.Request) -> None:
     """Start this process's hook-state poller on first use (stopped with the sub-application)."""
     holder = request.app[WRITERS]
@@ -301,7 +314,7 @@ async def _poll(state: HookState) -> None:
     path, which reads the store itself)."""
     while True:
         try:
-            await asyncio.to_thread(state.check)
+            await _hook_read(state.check)
         except Exception:
             log.exception("hook_state_check_failed")
         await asyncio.sleep(POLL_SECONDS)
