@@ -155,6 +155,9 @@ def baseline_app() -> web.Application:
     return app
 
 
+PHASES = ("PreToolUse", "PostToolUse")
+
+
 async def run_sessions(
     url: str, headers: dict, sessions: int, calls: int, prefix: str, think: float
 ) -> tuple[list[float], list[float], float]:
@@ -167,6 +170,8 @@ async def run_sessions(
         await asyncio.sleep(random.random() * think)  # sessions do not start in lockstep
         for number in range(calls):
             for name, latencies in (("PreToolUse", pre), ("PostToolUse", post)):
+                if name not in PHASES:
+                    continue
                 started = time.perf_counter()
                 async with client.post(
                     url, json=event(name, session, number), headers=headers
@@ -285,7 +290,15 @@ async def main() -> None:
         default=250,
         help="pause between a session's tool calls (real agents: seconds)",
     )
+    parser.add_argument(
+        "--pre-only",
+        action="store_true",
+        help="send only PreToolUse (the decision path without the PostToolUse writes)",
+    )
     args = parser.parse_args()
+    if args.pre_only:
+        global PHASES
+        PHASES = ("PreToolUse",)
     configure_logging("WARNING", "console")
     think = args.think_ms / 1000
 
@@ -338,7 +351,7 @@ async def main() -> None:
 
     print(
         f"{args.sessions} concurrent sessions x {args.calls} tool calls "
-        f"(PreToolUse + PostToolUse each, {args.think_ms:.0f} ms apart), SQLite, "
+        f"({' + '.join(PHASES)} each, {args.think_ms:.0f} ms apart), SQLite, "
         "synchronous=FULL"
     )
     print(
@@ -346,9 +359,15 @@ async def main() -> None:
             [
                 row("baseline: bare aiohttp handler, PreToolUse", base_pre),
                 row("Countersign PreToolUse (decision)", pre),
-                row("baseline: bare aiohttp handler, PostToolUse", base_post),
-                row("Countersign PostToolUse (buffered)", post),
-            ],
+            ]
+            + (
+                [
+                    row("baseline: bare aiohttp handler, PostToolUse", base_post),
+                    row("Countersign PostToolUse (buffered)", post),
+                ]
+                if post
+                else []
+            ),
             headers=["endpoint", "calls", "p50", "p99"],
         )
     )
