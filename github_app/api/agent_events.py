@@ -6,23 +6,21 @@ as query parameters of the hook URL (an HTTP hook cannot add fields to the body)
 ``agent`` token may post (its login is the session's attested launcher); auditor and admin
 tokens get 403.
 
-Per event: ``SessionStart`` appends ``session_started``; ``PreToolUse`` reads the session's
-revocation and the freezes *now* (no cache, so a revocation denies the very next call), decides
-with the pure :func:`github_app.sessions.decision.decide`, appends ``operation_denied`` when it
-denies, and answers in the agent's format; ``PostToolUse`` is stored in the durable operation
-buffer and flushed to the ledger as one ``agent_operation`` entry per group; ``SessionEnd``
-flushes the buffer and appends ``session_ended``.  Other events (UserPromptSubmit, Stop…) answer
-``{}`` and record nothing.  Invalid JSON or a missing field → 400 with one line; nothing is
-recorded.
-
-Policy: hook decisions use the org/default policy the services loaded at start
-(``services.default_policy``) for every repository, an unknown one included; a repository's own
-``.github/countersign.yml`` is applied when its pull requests are evaluated, not per tool call
-(fetching it from GitHub on every tool call would break the latency budget).
+Per event: ``SessionStart`` appends ``session_started``; ``PreToolUse`` takes the session's
+revocation and the freezes from :class:`github_app.state.hook_state.HookState` (memory
+re-validated every 0.25 s, trusted for at most 0.75 s, cleared at once by this process's own
+changes), the policy of the event's repository from
+:class:`github_app.github.repo_policies.RepoPolicies` (cached per repository and head; an
+unreadable one denies), decides with the pure :func:`github_app.sessions.decision.decide`,
+appends ``operation_denied`` when it denies, and answers in the agent's format — an allow runs no
+query and no thread hop; ``PostToolUse`` is stored in the durable operation buffer and flushed
+to the ledger as one ``agent_operation`` entry per group; ``SessionEnd`` flushes the buffer and
+appends ``session_ended``.  Other events (UserPromptSubmit, Stop…) answer ``{}`` and record
+nothing.  Invalid JSON or a missing field → 400 with one line; nothing is recorded.
 
 The route lives on its own sub-application at ``/api/v1/agent`` (aiohttp resolves it before
-``/api/v1``) with its own middleware: the agent is waiting, so a decision costs one worker-thread
-hop (token, revocation, freeze) and the access-log rows go through a group commit.  It is
+``/api/v1``) with its own middleware: the access-log rows go through a group commit, a
+PreToolUse's after the answer.  It is
 described in the OpenAPI document with the auditor API's routes (:data:`AGENT_OPERATIONS`).
 """
 
