@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     countersign_checkpoint_minutes: float = Field(default=60.0, gt=0)
     countersign_sweep_minutes: float = Field(default=15.0, gt=0)
     countersign_public_url: str | None = None
+    countersign_trust_proxy: bool = False
     countersign_data_dir: Path | None = None
 
     @property

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from github_app.actions.check_run import check_run_body, publish_check_run
+from github_app.actions.check_run import check_run_body, details_url_for, publish_check_run
 from github_app.actions.record import record
 from github_app.context import AppServices, HandlerContext
 from github_app.core.catalogue import Catalogue
@@ -176,7 +176,8 @@ async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) ->
     previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
     existing = previous.check_run_id if previous and previous.head_sha == pr.head_sha else None
     ignored = ev.policy.ignored if ev.policy else ()
-    body = check_run_body(ev.decision, ev.attribution, pr, ignored)
+    details_url = details_url_for(services.settings.countersign_public_url, pr)
+    body = check_run_body(ev.decision, ev.attribution, pr, ignored, details_url=details_url)
     check_run_id = await publish_check_run(ctx.gh, pr, body, existing)
     await record(ctx, *state_entries(ctx.stamp, previous, ev.judgement, occurred_at))
     await asyncio.to_thread(
