@@ -44,6 +44,7 @@ from github_app.api.access import CHALLENGE, ApiError, bearer_token, json_error,
 from github_app.api.freeze_revoke import revoke_session
 from github_app.api.openapi import API_PREFIX, Operation
 from github_app.drills import ControlResult
+from github_app.github.repo_policies import RepoPolicies
 from github_app.logs import get_logger
 from github_app.policy.loader import load_default_policy
 from github_app.policy.model import PathRule, Policy
@@ -220,7 +221,7 @@ async def post_agent_event(request: web.Request) -> web.Response:
     presented = bearer_token(request.headers.get("Authorization"))
     services, now = services_of(request), datetime.now(UTC)
 
-    token = await _authenticate(services.hook_state, presented)
+    token = await _authenticate(hook_state_of(services), presented)
     _ensure_poller(request)
     verdict: Verdict | None = None
     if _is_agent(token) and isinstance(parsed, tuple) and parsed[0].kind == "pre_tool":
@@ -247,6 +248,23 @@ async def post_agent_event(request: web.Request) -> web.Response:
     return web.json_response(adapter.answer(event, verdict))
 
 
+def hook_state_of(services: Any) -> HookState:
+    """The services' hook state (made and kept on first use by services built without one)."""
+    state = getattr(services, "hook_state", None)
+    if state is None:
+        state = services.hook_state = HookState(services.db)
+    return state
+
+
+def repo_policies_of(services: Any) -> RepoPolicies:
+    """The services' repository policy cache (made on first use, like the hook state)."""
+    policies = getattr(services, "repo_policies", None)
+    if policies is None:
+        github = getattr(services, "github", None)
+        policies = services.repo_policies = RepoPolicies(github, lambda: services_policy(services))
+    return policies
+
+
 async def _authenticate(state: HookState, presented: str | None) -> ApiToken | None:
     """The caller's active token: from memory when validated recently, else from the store."""
     if not presented:
@@ -270,16 +288,15 @@ async def _decide_tool_call(
     """A PreToolUse: containment from memory (or the store when not validated recently), the
     repository's policy from its cache (or GitHub), the pure decision; a denial is appended to
     the ledger before the answer.  An allow touches neither a thread nor the store."""
-    state: HookState = services.hook_state
+    state = hook_state_of(services)
     revoked = state.cached_revoked(event.session_id)
     if revoked is None:
         revoked = await _hook_read(state.revoked, event.session_id)
     facts = _hook_containment(state, event, revoked)
     # Read (or take from the cache) the repository's policy only for an agent token: an
     # anonymous caller must not make the App call GitHub.
-    policy = services.repo_policies.cached(event.repo)
-    if policy is None:
-        policy = await services.repo_policies.policy_for(event.repo)
+    policies = repo_policies_of(services)
+    policy = policies.cached(event.repo) or await policies.policy_for(event.repo)
     verdict = decide(event, facts, policy.policy, policy.error)
     if not verdict.allow:
         sessions = AgentSessions(services.db, services.ledger)
@@ -304,7 +321,7 @@ def _ensure_poller(request: web.Request) -> None:
     holder = request.app[WRITERS]
     task = holder.get("poller")
     if task is None or task.done():
-        holder["poller"] = asyncio.create_task(_poll(services_of(request).hook_state))
+        holder["poller"] = asyncio.create_task(_poll(hook_state_of(services_of(request))))
 
 
 async def _poll(state: HookState) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import httpx
 from gidgethub import BadRequest, GitHubException
 
 from github_app.github.client import GitHubClient
@@ -127,7 +128,7 @@ class RepoPolicies:
             if error.status_code == 404:  # not installed there: the org/default policy
                 return RepoPolicy(repo, self._default(), "default", read_at=now)
             return _unreadable(repo, f"GitHub refused the installation lookup: {error}", now)
-        except (GitHubException, OSError, ValueError) as error:
+        except (GitHubException, httpx.HTTPError, OSError, ValueError) as error:
             return _unreadable(repo, f"GitHub could not be reached: {error}", now)
         try:
             gh = await self._github.for_installation(int(installation["id"]))
@@ -135,7 +136,14 @@ class RepoPolicies:
             branch = quote(str(about["default_branch"]), safe="")
             head = (await gh.getitem(f"/repos/{repo}/branches/{branch}"))["commit"]["sha"]
             effective, error = await load_policy(gh, repo, head, self._default())
-        except (GitHubException, OSError, ValueError, KeyError, TypeError) as failure:
+        except (
+            GitHubException,
+            httpx.HTTPError,
+            OSError,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as failure:
             return _unreadable(repo, f"could not read the policy: {failure}", now)
         if effective is None:
             return _unreadable(repo, error or "could not read the policy", now, head=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from github_app.api import agent_events
 from github_app.state import hook_state
 from github_app.state.containment import Containment
 from github_app.state.hook_state import HookState, hook_fingerprint
@@ -31,6 +32,10 @@ def _other_replica(agent_app) -> Database:
 
 
 async def test_an_allowed_tool_call_reads_nothing_from_the_store(agent_app, monkeypatch):
+    async def no_poller(_state) -> None:  # the poller's own checks are not the decision's
+        return None
+
+    monkeypatch.setattr(agent_events, "_poll", no_poller)
     _frozen_clock(agent_app, monkeypatch)
     assert _decision((await agent_app.post(READ))[1]) == "allow"  # fills the memory
     selects: list[str] = []
@@ -83,9 +88,7 @@ async def test_a_token_revoked_elsewhere_stops_authenticating(agent_app, monkeyp
     assert status == 401 and body == {"error": "invalid or revoked token"}
 
 
-async def test_a_revocation_through_this_process_denies_the_very_next_call(
-    agent_app, monkeypatch
-):
+async def test_a_revocation_through_this_process_denies_the_very_next_call(agent_app, monkeypatch):
     _frozen_clock(agent_app, monkeypatch)  # memory never goes stale: only invalidation helps
     assert _decision((await agent_app.post(READ))[1]) == "allow"
     response = await agent_app.client.post(
