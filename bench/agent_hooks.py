@@ -6,19 +6,26 @@ Each simulated session sends what Claude Code sends for every tool call — a ``
 (answered allow/deny: the decision latency the agent waits for) and a ``PostToolUse`` (stored in
 the durable operation buffer, flushed to the ledger every 50 operations) — ``--calls`` times,
 all ``--sessions`` at once.  The App runs for real: agent-token authentication, the access log,
-the revocation and freeze reads (no cache), the policy path rules (a policy with four), SQLite
-with ``synchronous=FULL``.  Baseline, same run, same client: a bare aiohttp handler that parses
-the same JSON and answers the same allow JSON without checking or storing anything.
+the revocation and freeze state (in memory, re-validated by the poller), the repository's
+effective policy — read through the App's installation from a local stand-in for GitHub that
+serves ``acme/shop``'s ``.github/countersign.yml`` (cached per repository and head) — with four
+path rules, SQLite with ``synchronous=FULL``.  Baseline, same run, same client: a bare aiohttp
+handler that parses the same JSON and answers the same allow JSON without checking or storing
+anything.
 
-Then the kill switch: while the sessions keep working, an admin revokes one of them through
-``POST /api/v1/sessions/{id}/revoke``; the time from sending the revocation to that session's
-first denied ``PreToolUse`` is reported (target under 1 s).  Not a test: it prints a table.
+Then the kill switch, twice, while the sessions keep working: an admin revokes one session
+through ``POST /api/v1/sessions/{id}/revoke`` (this replica), then another session is revoked
+through a second database handle, as another replica or the CLI would; the time from the
+revocation to that session's first denied ``PreToolUse`` is reported (target under 1 s).
+``uptime``'s load average is printed with the figures.  Not a test: it prints a table.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import os
 import random
 import statistics
 import sys
@@ -32,11 +39,19 @@ from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from github_app.api.freeze_revoke import revoke_session
 from github_app.app_keys import SERVICES
 from github_app.config import Settings
+from github_app.ledger.checkpoints import load_or_create_signing_key
 from github_app.logs import configure_logging
 from github_app.policy.model import PathRule, Policy
 from github_app.server.app import create_app
+from github_app.state.containment import Containment
+from github_app.store.database import Database
+from github_app.store.ledger import Ledger
 from github_app.tokens import TokenStore
 
 ALLOW = {
@@ -51,9 +66,60 @@ POLICY = Policy(
         PathRule(pattern="customer-data/**", agents_may_not_read=True),
         PathRule(pattern="secrets/**", agents_forbidden=True),
         PathRule(pattern="*.pem", agents_may_not_read=True),
-        PathRule(pattern="infra/prod/**", agents_forbidden=True),
     )
 )
+REPO_POLICY = """\
+paths:
+  - pattern: "infra/prod/**"
+    agents_forbidden: true
+"""
+
+
+def fake_github() -> web.Application:
+    """What the App asks GitHub for acme/shop's policy (a local stand-in, answering at once)."""
+    content = base64.b64encode(REPO_POLICY.encode()).decode()
+
+    async def installation(_request: web.Request) -> web.Response:
+        return web.json_response({"id": 7})
+
+    async def token(_request: web.Request) -> web.Response:
+        return web.json_response(
+            {"token": "ghs_bench", "expires_at": "2999-01-01T00:00:00Z"}, status=201
+        )
+
+    async def repository(_request: web.Request) -> web.Response:
+        return web.json_response({"default_branch": "main"})
+
+    async def branch(_request: web.Request) -> web.Response:
+        return web.json_response({"name": "main", "commit": {"sha": "a" * 40}})
+
+    async def policy_file(_request: web.Request) -> web.Response:
+        return web.json_response({"type": "file", "encoding": "base64", "content": content})
+
+    async def missing(_request: web.Request) -> web.Response:
+        return web.json_response({"message": "Not Found"}, status=404)
+
+    async def no_installations(_request: web.Request) -> web.Response:
+        return web.json_response([])  # the containment watch's sweep finds nothing to re-check
+
+    app = web.Application()
+    app.router.add_get("/app/installations", no_installations)
+    app.router.add_get("/repos/acme/shop/installation", installation)
+    app.router.add_post("/app/installations/7/access_tokens", token)
+    app.router.add_get("/repos/acme/shop", repository)
+    app.router.add_get("/repos/acme/shop/branches/main", branch)
+    app.router.add_get("/repos/acme/shop/contents/.github/countersign.yml", policy_file)
+    app.router.add_get("/repos/acme/.github/contents/countersign.yml", missing)
+    return app
+
+
+def private_key_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
 
 
 def event(name: str, session: str, number: int) -> dict:
@@ -89,6 +155,9 @@ def baseline_app() -> web.Application:
     return app
 
 
+PHASES = ("PreToolUse", "PostToolUse")
+
+
 async def run_sessions(
     url: str, headers: dict, sessions: int, calls: int, prefix: str, think: float
 ) -> tuple[list[float], list[float], float]:
@@ -101,6 +170,8 @@ async def run_sessions(
         await asyncio.sleep(random.random() * think)  # sessions do not start in lockstep
         for number in range(calls):
             for name, latencies in (("PreToolUse", pre), ("PostToolUse", post)):
+                if name not in PHASES:
+                    continue
                 started = time.perf_counter()
                 async with client.post(
                     url, json=event(name, session, number), headers=headers
@@ -120,9 +191,10 @@ async def run_sessions(
     return pre, post, time.perf_counter() - started
 
 
-async def kill_switch(base: str, agent: dict, admin: dict, sessions: int, think: float) -> float:
-    """Revoke one working session under load; ms from the revoke request to its first denial."""
-    victim = "victim-session"
+async def kill_switch(base: str, agent: dict, sessions: int, think: float, revoke) -> float:
+    """Revoke one working session under load (``revoke(victim)``, awaited); ms from the start of
+    the revocation to that session's first denied PreToolUse."""
+    victim = f"victim-{time.perf_counter_ns()}"
     denied_at: list[float] = []
     stop = asyncio.Event()
 
@@ -151,13 +223,38 @@ async def kill_switch(base: str, agent: dict, admin: dict, sessions: int, think:
         tasks += [asyncio.create_task(load(client, f"load-{n}")) for n in range(sessions - 1)]
         await asyncio.sleep(0.5)
         revoked_at = time.perf_counter()
-        async with client.post(
-            f"{base}/api/v1/sessions/{victim}/revoke", json={"reason": "bench"}, headers=admin
-        ) as r:
-            assert r.status == 200, await r.text()
+        await revoke(client, victim)
         await asyncio.wait_for(stop.wait(), timeout=30)
         await asyncio.gather(*tasks)
     return (denied_at[0] - revoked_at) * 1000
+
+
+def through_api(base: str, admin: dict):
+    """Revoke through this replica's admin API."""
+
+    async def revoke(client: aiohttp.ClientSession, victim: str) -> None:
+        url = f"{base}/api/v1/sessions/{victim}/revoke"
+        async with client.post(url, json={"reason": "bench"}, headers=admin) as r:
+            assert r.status == 200, await r.text()
+
+    return revoke
+
+
+def through_other_replica(settings: Settings):
+    """Revoke through a second database handle, as another replica or the CLI does."""
+    db = Database.open(settings.database_url)
+    signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+
+    class Replica:
+        containment = Containment(db)
+        ledger = Ledger(db, signer)
+
+    Replica.db = db  # type: ignore[attr-defined]
+
+    async def revoke(_client: aiohttp.ClientSession, victim: str) -> None:
+        await asyncio.to_thread(revoke_session, Replica, victim, "bench", "cli")
+
+    return revoke
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -193,7 +290,15 @@ async def main() -> None:
         default=250,
         help="pause between a session's tool calls (real agents: seconds)",
     )
+    parser.add_argument(
+        "--pre-only",
+        action="store_true",
+        help="send only PreToolUse (the decision path without the PostToolUse writes)",
+    )
     args = parser.parse_args()
+    if args.pre_only:
+        global PHASES
+        PHASES = ("PreToolUse",)
     configure_logging("WARNING", "console")
     think = args.think_ms / 1000
 
@@ -205,12 +310,16 @@ async def main() -> None:
     finally:
         await runner.cleanup()
 
+    github_runner, github_url = await serve(fake_github())
     with tempfile.TemporaryDirectory() as workdir:
         settings = Settings(
             _env_file=None,
             database_url=f"sqlite:///{workdir}/bench.db",
             countersign_signing_key_path=Path(workdir) / "key",
             log_level="WARNING",
+            github_app_id=1,
+            github_private_key=private_key_pem(),
+            github_api_url=github_url,
         )
         app = create_app(settings, start_worker=False)
         runner, base = await serve(app)
@@ -222,17 +331,27 @@ async def main() -> None:
             admin = {"Authorization": "Bearer " + tokens.create("ops", "admin")[1]}
             url = f"{base}/api/v1/agent/events"
             await run_sessions(url, agent, args.sessions, 5, "warm", think)
+            load_before = os.getloadavg()
             pre, post, elapsed = await run_sessions(
                 url, agent, args.sessions, args.calls, "s", think
             )
-            kill_ms = await kill_switch(base, agent, admin, args.sessions, think)
+            load_after = os.getloadavg()
+            kill_api = await kill_switch(
+                base, agent, args.sessions, think, through_api(base, admin)
+            )
+            kill_other = await kill_switch(
+                base, agent, args.sessions, think, through_other_replica(settings)
+            )
             entries = sum(1 for _ in services.ledger.entries(kinds=["agent_operation"]))
+            policy = services.repo_policies.cached("acme/shop")
+            assert policy is not None and policy.source == "repository", "repo policy not read"
         finally:
             await runner.cleanup()
+            await github_runner.cleanup()
 
     print(
         f"{args.sessions} concurrent sessions x {args.calls} tool calls "
-        f"(PreToolUse + PostToolUse each, {args.think_ms:.0f} ms apart), SQLite, "
+        f"({' + '.join(PHASES)} each, {args.think_ms:.0f} ms apart), SQLite, "
         "synchronous=FULL"
     )
     print(
@@ -240,9 +359,15 @@ async def main() -> None:
             [
                 row("baseline: bare aiohttp handler, PreToolUse", base_pre),
                 row("Countersign PreToolUse (decision)", pre),
-                row("baseline: bare aiohttp handler, PostToolUse", base_post),
-                row("Countersign PostToolUse (buffered)", post),
-            ],
+            ]
+            + (
+                [
+                    row("baseline: bare aiohttp handler, PostToolUse", base_post),
+                    row("Countersign PostToolUse (buffered)", post),
+                ]
+                if post
+                else []
+            ),
             headers=["endpoint", "calls", "p50", "p99"],
         )
     )
@@ -253,7 +378,17 @@ async def main() -> None:
         f"{percentile(base_pre, 0.99):.2f} ms); {calls / elapsed:,.0f} hook calls/s; "
         f"{entries} agent_operation entries for {len(post) + 5 * args.sessions:,} operations"
     )
-    print(f"kill switch: revoke -> first denied PreToolUse of that session = {kill_ms:.1f} ms")
+    print(
+        f"kill switch: revoke -> first denied PreToolUse of that session = {kill_api:.1f} ms "
+        f"(admin API, this replica), {kill_other:.1f} ms (another replica / the CLI)"
+    )
+    print(
+        "load average (1/5/15 min) before the measured run: "
+        + " ".join(f"{v:.2f}" for v in load_before)
+        + "; after: "
+        + " ".join(f"{v:.2f}" for v in load_after)
+        + f" ({os.cpu_count()} CPUs)"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from github_app.actions.alerts import new_alert_client
 from github_app.config import Settings
 from github_app.core.catalogue import Catalogue, CatalogueCache, load_catalogue
 from github_app.github.client import GitHubClient
+from github_app.github.repo_policies import RepoPolicies
 from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.scheduler import Scheduler, default_jobs
 from github_app.ledger.checkpoints import open_signing_key
@@ -22,6 +23,7 @@ from github_app.policy.model import Policy
 from github_app.state.agent_sessions import AgentSessions
 from github_app.state.containment import Containment
 from github_app.state.decisions import DecisionState
+from github_app.state.hook_state import HookState
 from github_app.store.database import Database
 from github_app.store.ledger import Ledger
 from github_app.webhooks.dispatch import dispatch
@@ -49,9 +51,14 @@ class Services:
     scheduler: Scheduler = field(init=False)
     containment_watch: ContainmentWatch = field(init=False)
     catalogues: CatalogueCache = field(init=False)
+    repo_policies: RepoPolicies = field(init=False)
+    hook_state: HookState = field(init=False)
 
     def __post_init__(self) -> None:
         self.catalogues = CatalogueCache(base=self.catalogue)
+        # Hook decisions read the current default policy (tests and the bench replace it).
+        self.repo_policies = RepoPolicies(self.github, lambda: self.default_policy)
+        self.hook_state = HookState(self.db)
         self.worker = Worker(
             self.inbox,
             partial(dispatch, self),

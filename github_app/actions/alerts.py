@@ -51,6 +51,7 @@ Sleep = Callable[[float], Awaitable[None]]
 Resolve = Callable[[str], Awaitable[Sequence[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+
 def new_alert_client() -> httpx.AsyncClient:
     """The HTTP client alerts are sent with (the shared services own one and close it)."""
     return httpx.AsyncClient(timeout=ALERT_TIMEOUT, follow_redirects=False)

@@ -6,35 +6,36 @@ as query parameters of the hook URL (an HTTP hook cannot add fields to the body)
 ``agent`` token may post (its login is the session's attested launcher); auditor and admin
 tokens get 403.
 
-Per event: ``SessionStart`` appends ``session_started``; ``PreToolUse`` reads the session's
-revocation and the freezes *now* (no cache, so a revocation denies the very next call), decides
-with the pure :func:`github_app.sessions.decision.decide`, appends ``operation_denied`` when it
-denies, and answers in the agent's format; ``PostToolUse`` is stored in the durable operation
-buffer and flushed to the ledger as one ``agent_operation`` entry per group; ``SessionEnd``
-flushes the buffer and appends ``session_ended``.  Other events (UserPromptSubmit, Stop…) answer
-``{}`` and record nothing.  Invalid JSON or a missing field → 400 with one line; nothing is
-recorded.
-
-Policy: hook decisions use the org/default policy the services loaded at start
-(``services.default_policy``) for every repository, an unknown one included; a repository's own
-``.github/countersign.yml`` is applied when its pull requests are evaluated, not per tool call
-(fetching it from GitHub on every tool call would break the latency budget).
+Per event: ``SessionStart`` appends ``session_started``; ``PreToolUse`` takes the session's
+revocation and the freezes from :class:`github_app.state.hook_state.HookState` (memory
+re-validated every 0.25 s, trusted for at most 0.75 s, cleared at once by this process's own
+changes), the policy of the event's repository from
+:class:`github_app.github.repo_policies.RepoPolicies` (cached per repository and head; an
+unreadable one denies), decides with the pure :func:`github_app.sessions.decision.decide`,
+appends ``operation_denied`` when it denies, and answers in the agent's format — an allow runs no
+query and no thread hop; ``PostToolUse`` is stored in the durable operation buffer and flushed
+to the ledger as one ``agent_operation`` entry per group; ``SessionEnd`` flushes the buffer and
+appends ``session_ended``.  Other events (UserPromptSubmit, Stop…) answer ``{}`` and record
+nothing.  Invalid JSON or a missing field → 400 with one line; nothing is recorded.
 
 The route lives on its own sub-application at ``/api/v1/agent`` (aiohttp resolves it before
-``/api/v1``) with its own middleware: the agent is waiting, so a decision costs one worker-thread
-hop (token, revocation, freeze) and the access-log rows go through a group commit.  It is
+``/api/v1``) with its own middleware: the access-log rows go through a group commit, a
+PreToolUse's after the answer.  It is
 described in the OpenAPI document with the auditor API's routes (:data:`AGENT_OPERATIONS`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +44,7 @@ from github_app.api.access import CHALLENGE, ApiError, bearer_token, json_error,
 from github_app.api.freeze_revoke import revoke_session
 from github_app.api.openapi import API_PREFIX, Operation
 from github_app.drills import ControlResult
+from github_app.github.repo_policies import RepoPolicies
 from github_app.logs import get_logger
 from github_app.policy.loader import load_default_policy
 from github_app.policy.model import PathRule, Policy
@@ -51,12 +53,14 @@ from github_app.sessions.adapters import Adapter, parse_event
 from github_app.sessions.decision import Containment, Verdict, decide
 from github_app.sessions.events import AgentEvent, EventError, ToolCall
 from github_app.state.agent_sessions import AgentSessions
+from github_app.state.hook_state import POLL_SECONDS, HookState
 from github_app.store import tables
 from github_app.store.group_commit import GroupCommit
-from github_app.tokens import ApiToken, TokenStore
+from github_app.tokens import ApiToken
 
 log = get_logger(__name__)
 
+T = TypeVar("T")
 AGENT_PREFIX = "/agent"
 AGENT_EVENTS_PATH = AGENT_PREFIX + "/events"
 MAX_EVENT_BYTES = 8 * 1024 * 1024  # a Write's tool_input carries the whole file
@@ -109,7 +113,9 @@ def containment_facts(services: Any, event: AgentEvent) -> Containment:
 def handle_event(
     services: Any, event: AgentEvent, launcher: records.Launcher, now: datetime
 ) -> Verdict | None:
-    """Decide and record one event (synchronous; runs in a worker thread)."""
+    """Decide and record one event (synchronous; runs in a worker thread).  A ``pre_tool`` here
+    reads containment from the store and uses the services' default policy (the drill); the
+    endpoint decides tool calls with :func:`_decide_tool_call`."""
     sessions = AgentSessions(services.db, services.ledger)
     if event.kind == "session_start":
         sessions.record(records.session_started(event, launcher, now))
@@ -215,13 +221,12 @@ async def post_agent_event(request: web.Request) -> web.Response:
     presented = bearer_token(request.headers.get("Authorization"))
     services, now = services_of(request), datetime.now(UTC)
 
-    def authenticate_and_decide() -> tuple[ApiToken | None, Verdict | None]:
-        token = TokenStore(services.db).authenticate(presented) if presented else None
-        if not _is_agent(token) or not isinstance(parsed, tuple) or parsed[0].kind != "pre_tool":
-            return token, None
-        return token, handle_event(services, parsed[0], _launcher(token), now)
-
-    token, verdict = await asyncio.to_thread(authenticate_and_decide)
+    token = await _authenticate(hook_state_of(services), presented)
+    _ensure_poller(request)
+    verdict: Verdict | None = None
+    if _is_agent(token) and isinstance(parsed, tuple) and parsed[0].kind == "pre_tool":
+        assert token is not None
+        verdict = await _decide_tool_call(services, parsed[0], _launcher(token), now)
     request[CALLER] = token
     if token is None:
         detail = "invalid or revoked token" if presented else "a bearer token is required"
@@ -241,6 +246,101 @@ async def post_agent_event(request: web.Request) -> web.Response:
         if event.kind == "session_end":
             request.app[WRITERS].get("counts", {}).pop(event.session_id, None)
     return web.json_response(adapter.answer(event, verdict))
+
+
+def hook_state_of(services: Any) -> HookState:
+    """The services' hook state (made and kept on first use by services built without one)."""
+    state = getattr(services, "hook_state", None)
+    if state is None:
+        state = services.hook_state = HookState(services.db)
+    return state
+
+
+def repo_policies_of(services: Any) -> RepoPolicies:
+    """The services' repository policy cache (made on first use, like the hook state)."""
+    policies = getattr(services, "repo_policies", None)
+    if policies is None:
+        github = getattr(services, "github", None)
+        policies = services.repo_policies = RepoPolicies(github, lambda: services_policy(services))
+    return policies
+
+
+async def _authenticate(state: HookState, presented: str | None) -> ApiToken | None:
+    """The caller's active token: from memory when validated recently, else from the store."""
+    if not presented:
+        return None
+    return state.cached_token(presented) or await _hook_read(state.token, presented)
+
+
+def _hook_containment(state: HookState, event: AgentEvent, revoked: bool) -> Containment:
+    freeze = state.freeze_for(event.repo or "")
+    return Containment(
+        revoked=revoked,
+        frozen=freeze is not None,
+        freeze_reason=freeze.reason if freeze else None,
+        freeze_scope=freeze.repo if freeze else None,
+    )
+
+
+async def _decide_tool_call(
+    services: Any, event: AgentEvent, launcher: records.Launcher, now: datetime
+) -> Verdict:
+    """A PreToolUse: containment from memory (or the store when not validated recently), the
+    repository's policy from its cache (or GitHub), the pure decision; a denial is appended to
+    the ledger before the answer.  An allow touches neither a thread nor the store."""
+    state = hook_state_of(services)
+    revoked = state.cached_revoked(event.session_id)
+    if revoked is None:
+        revoked = await _hook_read(state.revoked, event.session_id)
+    facts = _hook_containment(state, event, revoked)
+    # Read (or take from the cache) the repository's policy only for an agent token: an
+    # anonymous caller must not make the App call GitHub.
+    policies = repo_policies_of(services)
+    policy = policies.cached(event.repo) or await policies.policy_for(event.repo)
+    verdict = decide(event, facts, policy.policy, policy.error)
+    if not verdict.allow:
+        sessions = AgentSessions(services.db, services.ledger)
+        await asyncio.to_thread(
+            sessions.record, records.operation_denied(event, verdict, launcher, now)
+        )
+    return verdict
+
+
+# The hook state's reads run on their own threads: the default executor's few threads can all
+# be waiting for SQLite's write lock (group commits, flushes), and a decision must not queue
+# behind them.
+_HOOK_READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="countersign-hook-state")
+
+
+async def _hook_read(function: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_HOOK_READS, function, *args)
+
+
+def _ensure_poller(request: web.Request) -> None:
+    """Start this process's hook-state poller on first use (stopped with the sub-application)."""
+    holder = request.app[WRITERS]
+    task = holder.get("poller")
+    if task is None or task.done():
+        holder["poller"] = asyncio.create_task(_poll(hook_state_of(services_of(request))))
+
+
+async def _poll(state: HookState) -> None:
+    """Re-validate the hook state every POLL_SECONDS (a failure only sends calls to the slow
+    path, which reads the store itself)."""
+    while True:
+        try:
+            await _hook_read(state.check)
+        except Exception:
+            log.exception("hook_state_check_failed")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _stop_poller(app: web.Application) -> None:
+    task = app[WRITERS].pop("poller", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _is_agent(token: ApiToken | None) -> bool:
@@ -349,6 +449,7 @@ def add_agent_event_routes(app: web.Application) -> None:
     agent = web.Application(middlewares=[agent_middleware])
     agent[WRITERS] = {}
     agent.router.add_post("/events", post_agent_event)
+    agent.on_cleanup.append(_stop_poller)
     app.add_subapp(API_PREFIX + AGENT_PREFIX, agent)
 
 

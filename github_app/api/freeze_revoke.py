@@ -84,6 +84,7 @@ def freeze(
             actor=actor,
             data={"reason": reason, "scope": repo or "org"},
         )
+    _invalidate_hook_state(services)
     _checkpoint_if_due(services, entry)
     return ContainmentEvent("freeze", changed, actor, reason, repo=repo, entry=entry)
 
@@ -103,6 +104,7 @@ def unfreeze(
             actor=actor,
             data={"reason": reason, "scope": repo or "org"},
         )
+    _invalidate_hook_state(services)
     _checkpoint_if_due(services, entry)
     return ContainmentEvent("unfreeze", changed, actor, reason, repo=repo, entry=entry)
 
@@ -129,6 +131,7 @@ def revoke_session(
             data={"reason": reason},
             **attribution,
         )
+    _invalidate_hook_state(services)
     _checkpoint_if_due(services, entry)
     return ContainmentEvent(
         "session_revoked", changed, actor, reason, session_id=session_id, entry=entry
@@ -155,6 +158,13 @@ def _record(
         return None
     new = NewEntry(kind=kind, occurred_at=datetime.now(UTC), **fields)
     return services.ledger.append(new, conn=conn)
+
+
+def _invalidate_hook_state(services: ContainmentServices) -> None:
+    """Tell this process's hook decisions that containment changed (see state.hook_state)."""
+    state = getattr(services, "hook_state", None)
+    if state is not None:
+        state.invalidate()
 
 
 def _checkpoint_if_due(services: ContainmentServices, entry: LedgerEntry | None) -> None:

@@ -206,9 +206,7 @@ def session_story_lines(story: dict[str, Any]) -> list[str]:
         f"{a['reviewer']}{'' if a['counted'] else ' (not counted)'}" for a in story["approvals"]
     ]
     lines.append(f"approvals {', '.join(approvals) or 'none'}")
-    merges = [
-        f"{m['repo']}#{m['pr']} as {short(m['merge_sha'])}" for m in story["merges"]
-    ]
+    merges = [f"{m['repo']}#{m['pr']} as {short(m['merge_sha'])}" for m in story["merges"]]
     lines.append(f"merges    {', '.join(merges) or 'none'}")
     lines.append(
         f"ended     {ended['at'] + ' (' + str(ended['reason']) + ')' if ended else 'not yet'}"

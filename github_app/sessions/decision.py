@@ -4,11 +4,12 @@ A ``PreToolUse`` is denied, in this order, when:
 
 1. the session was revoked (the kill switch);
 2. agent changes are frozen org-wide or for the session's repository;
-3. the tool reads a path a policy rule marks ``agents_may_not_read``, or writes a path marked
-   ``agents_forbidden`` or ``agents_may_not_read``.  A shell command is checked word by word:
-   any word naming such a path denies it (a command cannot be told apart into reads and writes,
-   so both rules apply).  A directory search (Grep/Glob/LS) is denied when the directory lies
-   inside a protected one.
+3. the repository's policy could not be read (fail closed);
+4. the tool reads a path a policy rule marks ``agents_may_not_read``, or writes a path marked
+   ``agents_forbidden`` or ``agents_may_not_read``.  A shell command's paths are found by
+   :func:`github_app.sessions.shell.shell_paths` — best effort, not a sandbox (see there for
+   which programs' arguments are read as what); both rules apply to every path it names.  A
+   directory search (Grep/Glob/LS) is denied when the directory lies inside a protected one.
 
 Everything else is allowed.  The decision reads no clock and no store: the shell passes the
 containment facts it read for this very call, so a revocation takes effect on the next call.
@@ -22,7 +23,8 @@ from collections.abc import Iterable
 from github_app.core.models import Frozen
 from github_app.policy.globs import compile_glob
 from github_app.policy.model import PathRule, Policy
-from github_app.sessions.events import AgentEvent, ToolCall, command_words, relative_target
+from github_app.sessions.events import AgentEvent, ToolCall, relative_target
+from github_app.sessions.shell import shell_paths
 
 # A file name no real path has: a directory is inside a protected tree when this would match.
 _PROBE = ".countersign-probe"
@@ -49,8 +51,14 @@ class Containment(Frozen):
     freeze_scope: str | None = None  # a repository, or None for org-wide
 
 
-def decide(event: AgentEvent, facts: Containment, policy: Policy) -> Verdict:
-    """The verdict on ``event`` (a ``pre_tool`` event) under ``facts`` and ``policy``."""
+def decide(
+    event: AgentEvent, facts: Containment, policy: Policy | None, policy_error: str | None = None
+) -> Verdict:
+    """The verdict on ``event`` (a ``pre_tool`` event) under ``facts`` and ``policy``.
+
+    ``policy`` is None when the repository's policy could not be read (``policy_error`` says
+    why): the call is denied, since the rules it would be judged by are unknown.
+    """
     if facts.revoked:
         return Verdict(
             allow=False,
@@ -65,6 +73,13 @@ def decide(event: AgentEvent, facts: Containment, policy: Policy) -> Verdict:
             allow=False,
             reason=f"Countersign: agents are frozen in {scope}{why}",
             rule="frozen",
+        )
+    if policy is None:
+        return Verdict(
+            allow=False,
+            reason=f"Countersign: the policy of {event.repo or 'the repository'} could not be "
+            f"read ({policy_error or 'unknown error'}); denied until it can be",
+            rule="policy_unreadable",
         )
     if event.tool is None:
         return ALLOW
@@ -87,34 +102,38 @@ def _refused_path(
     rules = [rule for rule in rules if rule.agents_forbidden or rule.agents_may_not_read]
     if not rules:
         return None
-    for target, directory in _targets(tool, cwd):
+    for target, directory, access in _targets(tool, cwd):
         for rule in rules:
             if not _applies(rule, tool):
                 continue
             if _matches(rule.pattern, target, directory=directory):
-                verb = {"read": "read", "write": "change"}.get(tool.access, "use")
+                verb = {"read": "read", "write": "change"}.get(access, "use")
                 return target, rule.pattern, verb
     return None
 
 
 def _applies(rule: PathRule, tool: ToolCall) -> bool:
-    """``agents_may_not_read`` keeps agents away entirely; ``agents_forbidden`` stops writes
-    (and shell commands, which may write)."""
+    """``agents_may_not_read`` keeps agents away entirely; ``agents_forbidden`` stops writes —
+    and shell commands whatever they seem to do with the path (``cat k > /dev/tcp/…``, sed's
+    ``w`` command: what a command really does to a path cannot be read off its words)."""
     if rule.agents_may_not_read:
         return True
     return tool.access in ("write", "exec")
 
 
-def _targets(tool: ToolCall, cwd: str | None) -> list[tuple[str, bool]]:
-    """(repository-relative path, is a directory search) for each thing the call names."""
+def _targets(tool: ToolCall, cwd: str | None) -> list[tuple[str, bool, str]]:
+    """(repository-relative path, is a directory search, access) for each thing the call
+    names.  A shell command's paths come from :func:`github_app.sessions.shell.shell_paths`
+    (best effort, documented there; their access only words the reason).  Such a path may
+    name a directory (``tar -C dir``, ``cp -r dir``), so each is checked like a search."""
     if tool.access == "exec":
-        words = command_words(tool.command or "")[1:]
-        candidates = [word for word in words if not word.startswith("-") or "=" in word]
-        paths = [word.split("=", 1)[1] if word.startswith("-") else word for word in candidates]
-        # A word may name a directory (tar -C dir, cp -r dir): checked like a directory search.
-        return [(relative_target(path, cwd), True) for path in paths if path]
+        return [
+            (relative_target(path, cwd), True, access)
+            for path, access in shell_paths(tool.command or "")
+            if path
+        ]
     directory = tool.name in ("Grep", "Glob", "LS", "glob", "search_file_content", "list_directory")
-    return [(relative_target(path, cwd), directory) for path in tool.paths]
+    return [(relative_target(path, cwd), directory, tool.access) for path in tool.paths]
 
 
 def _matches(pattern: str, target: str, *, directory: bool) -> bool:

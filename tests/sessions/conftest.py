@@ -7,6 +7,7 @@ import pytest
 from github_app.tokens import TokenStore
 from tests.sessions.helpers import AGENT_TOKEN_NAME, LAUNCHER, AgentApp, bearer
 from tests.support.app_harness import AppHarness
+from tests.support.databases import database, database_url  # noqa: F401
 
 
 @pytest.fixture
