@@ -21,6 +21,7 @@ from github_app.policy.loader import load_default_policy
 from github_app.policy.model import Policy
 from github_app.state.containment import Containment
 from github_app.state.decisions import DecisionState
+from github_app.state.locks import WorkLocks
 from github_app.store.database import Database
 from github_app.store.ledger import Ledger
 from github_app.webhooks.dispatch import dispatch
@@ -39,6 +40,7 @@ class Services:
     ledger: Ledger
     inbox: Inbox
     decisions: DecisionState
+    locks: WorkLocks
     containment: Containment
     default_policy: Policy
     catalogue: Catalogue
@@ -88,6 +90,7 @@ class Services:
             ledger=ledger,
             inbox=Inbox(db),
             decisions=DecisionState(db),
+            locks=WorkLocks(db),
             containment=Containment(db),
             default_policy=load_default_policy(),
             catalogue=load_catalogue(),

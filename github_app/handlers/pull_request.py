@@ -9,7 +9,7 @@ from github_app.context import HandlerContext
 from github_app.core import github_json
 from github_app.core.github_json import parse_time
 from github_app.evidence.pr_entries import merge_entries
-from github_app.handlers.pipeline import evaluate_pull_request, reevaluate
+from github_app.handlers.pipeline import close_pull_request, evaluate_pull_request, reevaluate
 
 router = routing.Router()
 
@@ -29,7 +29,8 @@ async def on_change(event: sansio.Event, ctx: HandlerContext) -> None:
     pr = github_json.pull_request(event.data["pull_request"], event.data["repository"])
     if pr.state != "open":
         return
-    await reevaluate(ctx, pr, parse_time(event.data["pull_request"].get("updated_at")))
+    updated_at = parse_time(event.data["pull_request"].get("updated_at"))
+    await reevaluate(ctx, pr, updated_at, seen_at=updated_at)
 
 
 for _action in REEVALUATE_ON:
@@ -38,11 +39,13 @@ for _action in REEVALUATE_ON:
 
 @router.register("pull_request", action="closed")
 async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
-    """A merged agent PR is recorded (``evidence.pr_entries.merge_entries`` says how)."""
+    """A closed PR stops counting towards its commit's verdict; a merged agent PR is recorded
+    (``evidence.pr_entries.merge_entries`` says how)."""
     pr_json = event.data["pull_request"]
+    pr = github_json.pull_request(pr_json, event.data["repository"])
+    await close_pull_request(ctx, pr, parse_time(pr_json.get("updated_at")))
     if not pr_json.get("merged"):
         return
-    pr = github_json.pull_request(pr_json, event.data["repository"])
     # The policy as it was before the merge: a PR editing the policy is not judged by itself.
     base_sha = pr_json["base"].get("sha")
     evaluation = await evaluate_pull_request(ctx, pr, policy_ref=base_sha)

@@ -25,7 +25,7 @@ from github_app.jobs.containment_watch import POLL_SECONDS as CONTAINMENT_POLL_S
 from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.denials import pull_denials_safely
 from github_app.jobs.installations import for_each_repository
-from github_app.jobs.sweep import sweep_repository
+from github_app.jobs.sweep import sweep_all
 from github_app.logs import get_logger
 
 log = get_logger(__name__)
@@ -60,7 +60,7 @@ def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
         return await for_each_repository(services, pull_denials_safely)
 
     async def sweep() -> object:
-        return await for_each_repository(services, sweep_repository)
+        return await sweep_all(services)
 
     return [
         PeriodicJob("containment", CONTAINMENT_POLL_SECONDS, services.containment_watch.check),

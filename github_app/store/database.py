@@ -24,6 +24,7 @@ from typing import Any, Literal, Self
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -189,6 +190,20 @@ class Database:
     def __exit__(self, *exc_info: object) -> None:
         """Dispose the pool."""
         self.dispose()
+
+
+def upsert(db: Database, table: sa.Table, values: dict[str, Any], keys: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET`` every other column, for ``db``'s backend."""
+    dialect = postgresql if db.dialect == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values)
+    changed = {name: statement.excluded[name] for name in values if name not in keys}
+    return statement.on_conflict_do_update(index_elements=keys, set_=changed)
+
+
+def insert_or_ignore(db: Database, table: sa.Table, values: dict[str, Any]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for ``db``'s backend (rowcount 0: it existed)."""
+    dialect = postgresql if db.dialect == "postgresql" else sqlite
+    return dialect.insert(table).values(**values).on_conflict_do_nothing()
 
 
 def alembic_config() -> Config:
