@@ -94,8 +94,7 @@ class Containment:
             "actor": actor,
             "revoked_at": datetime.now(UTC),
         }
-        inserted = conn.execute(insert_or_ignore(self._db, tables.revoked_sessions, values))
-        return inserted.rowcount == 1
+        return insert_or_ignore(self._db, conn, tables.revoked_sessions, values)
 
     def is_revoked(self, session_id: str | None) -> bool:
         """Whether this session was revoked."""

@@ -33,7 +33,7 @@ def claim(db: Database, name: str, value: str = "") -> bool:
     """Insert ``name``; ``True`` for the one caller that created it, ``False`` if it existed."""
     values = {"name": name, "value": value, "updated_at": datetime.now(UTC)}
     with db.transaction() as conn:
-        return conn.execute(insert_or_ignore(db, sync_cursors, values)).rowcount == 1
+        return insert_or_ignore(db, conn, sync_cursors, values)
 
 
 def prune(db: Database, prefix: str, older_than: datetime) -> int:

@@ -200,10 +200,17 @@ def upsert(db: Database, table: sa.Table, values: dict[str, Any], keys: list[str
     return statement.on_conflict_do_update(index_elements=keys, set_=changed)
 
 
-def insert_or_ignore(db: Database, table: sa.Table, values: dict[str, Any]) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` for ``db``'s backend (rowcount 0: it existed)."""
+def insert_or_ignore(
+    db: Database, conn: Connection, table: sa.Table, values: dict[str, Any]
+) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING``; ``True`` when the row was inserted.
+
+    ``RETURNING`` tells the two cases apart (the drivers' ``rowcount`` is not reliable here).
+    """
     dialect = postgresql if db.dialect == "postgresql" else sqlite
-    return dialect.insert(table).values(**values).on_conflict_do_nothing()
+    key = next(iter(table.primary_key.columns))
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return conn.execute(statement).first() is not None
 
 
 def alembic_config() -> Config:

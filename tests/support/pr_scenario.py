@@ -113,8 +113,15 @@ class PullRequestScenario:
         github.route(
             "GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", handler=self._membership
         )
+        self.pull = github.route("GET", self.base, handler=self._current_pull_request)
+        self.runs: dict[int, dict[str, Any]] = {}  # check run id -> latest body, as GitHub has it
         self.check_runs = github.route(
             "POST", f"/repos/{self.repo}/check-runs", handler=self._create_check_run
+        )
+        github.route(
+            "GET",
+            f"/repos/{self.repo}/commits/{{ref}}/check-runs",
+            handler=self._list_check_runs,
         )
         self.check_updates = github.route(
             "PATCH",
@@ -248,10 +255,38 @@ class PullRequestScenario:
             return httpx.Response(200, json={"url": "u", "role": "member", "state": "active"})
         return httpx.Response(404, json={"message": "Not Found"})
 
-    def _create_check_run(self, request: httpx.Request) -> httpx.Response:
+    def runs_on(self, head_sha: str) -> list[dict[str, Any]]:
+        """The check runs GitHub holds on ``head_sha`` (id plus the latest body sent)."""
+        return [run for run in self.runs.values() if run["head_sha"] == head_sha]
+
+    def _current_pull_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=copy.deepcopy(self.payload["pull_request"]))
+
+    def _run_json(self, run_id: int) -> dict[str, Any]:
         body = example("check-run")
-        body["id"] = next(self._ids)
-        return httpx.Response(201, json=body)
+        sent = self.runs[run_id]
+        body.update(
+            id=run_id,
+            name=sent["name"],
+            head_sha=sent["head_sha"],
+            status=sent.get("status", "completed"),
+            conclusion=sent.get("conclusion"),
+        )
+        return body
+
+    def _create_check_run(self, request: httpx.Request) -> httpx.Response:
+        run_id = next(self._ids)
+        self.runs[run_id] = {"id": run_id, **json.loads(request.content)}
+        return httpx.Response(201, json=self._run_json(run_id))
 
     def _update_check_run(self, request: httpx.Request) -> httpx.Response:
+        run_id = int(self.github.api_path(request).rsplit("/", 1)[1])
+        if run_id in self.runs:
+            self.runs[run_id].update(json.loads(request.content))
+            return httpx.Response(200, json=self._run_json(run_id))
         return httpx.Response(200, json=example("check-run"))
+
+    def _list_check_runs(self, request: httpx.Request) -> httpx.Response:
+        head_sha = self.github.api_path(request).split("/")[-2]
+        runs = [self._run_json(run["id"]) for run in self.runs_on(head_sha)]
+        return httpx.Response(200, json={"total_count": len(runs), "check_runs": runs})
