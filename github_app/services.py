@@ -56,6 +56,7 @@ class Services:
             self.inbox,
             partial(dispatch, self),
             concurrency=self.settings.countersign_worker_concurrency,
+            replica=self.settings.replica_id,
         )
         self.containment_watch = ContainmentWatch(self)
         self.scheduler = Scheduler(default_jobs(self))

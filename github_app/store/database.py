@@ -192,6 +192,23 @@ class Database:
         self.dispose()
 
 
+# SQLSTATEs PostgreSQL uses for contention the next attempt resolves (serialisation failure,
+# deadlock detected, lock not available).
+_PG_CONTENTION = frozenset({"40001", "40P01", "55P03"})
+
+
+def is_contention(error: BaseException) -> bool:
+    """Whether ``error`` is the database being busy with other writers (retry later, quietly),
+    as opposed to a real failure."""
+    if not isinstance(error, sa.exc.OperationalError | sa.exc.DBAPIError):
+        return False
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in _PG_CONTENTION:
+        return True
+    text = str(original or error).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
 def upsert(db: Database, table: sa.Table, values: dict[str, Any], keys: list[str]) -> Any:
     """``INSERT … ON CONFLICT (keys) DO UPDATE SET`` every other column, for ``db``'s backend."""
     dialect = postgresql if db.dialect == "postgresql" else sqlite
