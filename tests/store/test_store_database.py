@@ -28,6 +28,7 @@ ALL_TABLES = {
     "revoked_sessions",
     "pr_decisions",
     "sync_cursors",
+    "check_runs",
     "alembic_version",
 }
 
