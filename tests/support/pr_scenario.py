@@ -90,18 +90,29 @@ def file_entries(paths: list[str]) -> list[dict[str, Any]]:
 class PullRequestScenario:
     """One PR on the fake GitHub, plus the check runs the App publishes for it."""
 
-    def __init__(self, github: FakeGitHub, *, head_sha: str | None = None) -> None:
+    def __init__(
+        self,
+        github: FakeGitHub,
+        *,
+        head_sha: str | None = None,
+        number: int | None = None,
+        same_repo_as: PullRequestScenario | None = None,
+    ) -> None:
+        """One PR; ``same_repo_as`` makes a second PR of that scenario's repository, sharing
+        the check runs GitHub holds (they belong to commits, not to pull requests)."""
         self.github = github
         self.payload = load_payload("pull_request", "opened.payload")
         pr = self.payload["pull_request"]
         if head_sha:
             pr["head"]["sha"] = head_sha
+        if number is not None:
+            pr["number"] = number
         self.repo = self.payload["repository"]["full_name"]
         self.number = pr["number"]
         self.base = f"/repos/{self.repo}/pulls/{self.number}"
-        self._ids = itertools.count(9000)
-        self.permissions: dict[str, str] = {}
-        self.teams: dict[str, set[str]] = {}
+        self._ids = same_repo_as._ids if same_repo_as else itertools.count(9000)
+        self.permissions: dict[str, str] = same_repo_as.permissions if same_repo_as else {}
+        self.teams: dict[str, set[str]] = same_repo_as.teams if same_repo_as else {}
         self.set_commits([agent_commit(self.head_sha)])
         self.set_files(["src/importer.py"])
         self.set_reviews([])
@@ -114,7 +125,8 @@ class PullRequestScenario:
             "GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", handler=self._membership
         )
         self.pull = github.route("GET", self.base, handler=self._current_pull_request)
-        self.runs: dict[int, dict[str, Any]] = {}  # check run id -> latest body, as GitHub has it
+        # check run id -> latest body, as GitHub has it
+        self.runs: dict[int, dict[str, Any]] = same_repo_as.runs if same_repo_as else {}
         self.check_runs = github.route(
             "POST", f"/repos/{self.repo}/check-runs", handler=self._create_check_run
         )
