@@ -32,6 +32,7 @@ from tests.support.pr_scenario import (
     agent_commit,
     api_commit,
 )
+from tests.support.webhooks import load_payload
 
 API_ROOT = "/api/v3"
 
@@ -46,6 +47,12 @@ class World:
         self.fault_status = 502
         self.faults_served = 0
         self.github.route("GET", "/app/installations", json=[{"id": 1, "suspended_at": None}])
+        repository = load_payload("pull_request", "opened.payload")["repository"]
+        self.github.route(
+            "GET",
+            "/installation/repositories",
+            json={"total_count": 1, "repositories": [repository]},
+        )
 
     @property
     def anchor(self) -> PullRequestScenario | None:
@@ -77,12 +84,6 @@ class World:
     def _serve_repository(self, scenario: PullRequestScenario) -> None:
         if len(self.prs) > 1:
             return
-        repository = scenario.payload["repository"]
-        self.github.route(
-            "GET",
-            "/installation/repositories",
-            json={"total_count": 1, "repositories": [repository]},
-        )
         self.github.route(
             "GET",
             f"/repos/{scenario.repo}/pulls",
