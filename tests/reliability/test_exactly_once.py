@@ -53,10 +53,17 @@ async def test_a_502_on_opened_then_synchronize_never_writes_the_old_head_last(a
     """The issue's reproduction: one 502 on the opened delivery's check run call."""
     scenario = PullRequestScenario(app_harness.github, head_sha=H1)
     scenario.payload["pull_request"]["updated_at"] = "2026-11-20T10:00:00Z"
-    scenario.check_runs.handlers.insert(0, lambda _request: BAD_GATEWAY)
+    create = scenario.check_runs.handlers[0]
+    outage = [True]  # until the push: however often the worker retries meanwhile
+
+    def bad_gateway_first(request: httpx.Request) -> httpx.Response:
+        return BAD_GATEWAY if outage[0] else create(request)
+
+    scenario.check_runs.handlers[0] = bad_gateway_first
     await app_harness.deliver("pull_request", scenario.event("opened"), delivery_id="opened")
     await app_harness.drain()
     assert status_of(app_harness, "opened") == "failed"
+    outage[0] = False
 
     push(scenario, H2, "2026-11-20T10:05:00Z")
     await app_harness.deliver_and_process("pull_request", scenario.event("synchronize"))

@@ -99,3 +99,27 @@ def test_decisions_remember_order_openness_and_the_commit_check(database: Databa
     state.put_check(CommitCheck(7, "x" * 40, None, None, 1))
     state.put_check(CommitCheck(7, "x" * 40, 55, "failure", 1))
     assert state.check_of(7, "x" * 40) == CommitCheck(7, "x" * 40, 55, "failure", 1)
+
+
+def test_a_busy_database_is_told_from_a_real_failure(database: Database):
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from github_app.store.database import is_contention
+
+    locked = sa.exc.OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked"))
+    assert is_contention(locked)
+
+    class SerializationFailure(Exception):
+        sqlstate = "40001"
+
+    assert is_contention(sa.exc.OperationalError("UPDATE", {}, SerializationFailure()))
+    with database.connect() as conn:
+        try:
+            conn.execute(sa.text("SELECT * FROM no_such_table"))
+        except sa.exc.DBAPIError as error:
+            assert not is_contention(error), "a real error is not retried quietly"
+        else:
+            raise AssertionError("expected an error")
+    assert not is_contention(ValueError("database is locked"))
