@@ -1,5 +1,24 @@
-"""``python -m github_app`` is the ``countersign`` command."""
+"""``python -m github_app`` and the ``countersign`` command.
 
-from github_app.cli import main
+The agent hooks (``hook claude-code``, ``hook git-trailers``) run on every tool call and every
+commit, so they are served by :mod:`github_app.hook_client` before anything heavy is imported;
+every other command goes to the click group.
+"""
 
-main()
+import sys
+
+from github_app.hook_client import run_fast
+
+
+def console_main() -> None:
+    """The ``countersign`` command: the fast hook path, else the full command line."""
+    status = run_fast(sys.argv[1:])
+    if status is not None:
+        sys.exit(status)
+    from github_app.cli import main
+
+    main()
+
+
+if __name__ == "__main__":
+    console_main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 
 import httpx
@@ -19,6 +20,7 @@ from github_app.ledger.checkpoints import load_or_create_signing_key
 from github_app.logs import get_logger
 from github_app.policy.loader import load_default_policy
 from github_app.policy.model import Policy
+from github_app.state.agent_sessions import AgentSessions
 from github_app.state.containment import Containment
 from github_app.state.decisions import DecisionState
 from github_app.state.locks import WorkLocks
@@ -110,10 +112,21 @@ class Services:
         """Stop background work and release connections."""
         await self.worker.stop()
         await self.scheduler.stop()
+        await self._flush_agent_operations()
         await self.alert_client.aclose()
         if self.github is not None:
             await self.github.aclose()
         await asyncio.to_thread(self.db.engine.dispose)
+
+    async def _flush_agent_operations(self) -> None:
+        """Write every buffered agent operation to the ledger before the store closes."""
+        try:
+            await asyncio.to_thread(
+                AgentSessions(self.db, self.ledger).flush_waiting, datetime.now(UTC), None
+            )
+        except Exception:
+            # They stay in the durable buffer; the next start's periodic flush writes them.
+            log.exception("agent_operations_flush_failed")
 
     def catalogue_for(self, policy: Policy) -> Catalogue:
         """The agent catalogue extended with the policy's own entries (cached per policy)."""

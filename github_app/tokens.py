@@ -1,9 +1,14 @@
-"""API tokens of the auditor and admin API: created once, stored only as a SHA-256 digest.
+"""API tokens of the auditor, admin and agent API: created once, stored only as a SHA-256 digest.
 
 A token is ``cs_`` followed by 32 random bytes (URL-safe base64).  The plain token is shown to
 its creator once and never stored; the database keeps ``sha256(token)`` in a unique column, so a
 presented token is found by hashing it and looking the digest up in that index, then compared
 with :func:`hmac.compare_digest` — the lookup never compares secrets character by character.
+
+An ``agent`` token is bound to the GitHub ``login`` of the developer it was issued to: it may only
+post agent hook events (``POST /api/v1/agent/events``), and its login is the *attested* launcher
+of every session it starts.  It grants no auditor or admin access, and auditor and admin tokens
+cannot post agent events (they carry no login, so nothing they posted could be attested).
 """
 
 from __future__ import annotations
@@ -21,14 +26,16 @@ import sqlalchemy as sa
 from github_app.store.database import Database
 from github_app.store.tables import api_tokens
 
-Role = Literal["auditor", "admin"]
-ROLES: tuple[Role, ...] = ("auditor", "admin")
+Role = Literal["auditor", "admin", "agent"]
+ROLES: tuple[Role, ...] = ("auditor", "admin", "agent")
 TOKEN_PREFIX = "cs_"  # noqa: S105 - the public prefix, not a secret
 TOKEN_RANDOM_BYTES = 32
 # Longest presented token worth hashing; anything longer cannot be one of ours.
 MAX_TOKEN_LENGTH = 128
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,63}$")
 _TOKEN_SHAPE = re.compile(r"^cs_[A-Za-z0-9_-]{20,125}$")
+# GitHub's login rules: alphanumerics and single hyphens, at most 39 characters.
+_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 
 
 class TokenError(ValueError):
@@ -45,6 +52,7 @@ class ApiToken:
     created_at: datetime
     created_by: str | None
     revoked_at: datetime | None
+    login: str | None = None  # agent tokens: the developer the token was issued to
 
     @property
     def active(self) -> bool:
@@ -52,8 +60,9 @@ class ApiToken:
         return self.revoked_at is None
 
     def grants(self, role: Role) -> bool:
-        """Whether this token may act as ``role`` (an admin is also an auditor)."""
-        return self.role == "admin" or self.role == role
+        """Whether this token may act as ``role`` (an admin is also an auditor, nobody else is an
+        agent: agent events need a token bound to a login)."""
+        return self.role == role or (self.role == "admin" and role == "auditor")
 
     def as_dict(self) -> dict[str, object]:
         """JSON-ready description for listings."""
@@ -64,6 +73,7 @@ class ApiToken:
             "created_at": self.created_at.isoformat(),
             "created_by": self.created_by,
             "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+            "login": self.login,
         }
 
 
@@ -88,10 +98,24 @@ def validate_name(name: str) -> str:
 
 
 def validate_role(role: str) -> Role:
-    """Return ``role`` if it is ``auditor`` or ``admin``, else raise :class:`TokenError`."""
+    """Return ``role`` if it is one of :data:`ROLES`, else raise :class:`TokenError`."""
     if role not in ROLES:
         raise TokenError(f"role must be one of {', '.join(ROLES)}")
     return role  # type: ignore[return-value]
+
+
+def validate_login(role: Role, login: str | None) -> str | None:
+    """The GitHub login an agent token is bound to (required for agent tokens, refused else)."""
+    if role != "agent":
+        if login is not None:
+            raise TokenError("--login binds agent tokens only; auditor and admin tokens have none")
+        return None
+    if not login:
+        raise TokenError("an agent token needs --login: the GitHub login of its developer")
+    cleaned = login.strip().removeprefix("@")
+    if not _LOGIN.match(cleaned):
+        raise TokenError(f"{login!r} is not a GitHub login (letters, digits, single hyphens)")
+    return cleaned
 
 
 class TokenStore:
@@ -101,15 +125,17 @@ class TokenStore:
         self._db = db
 
     def create(
-        self, name: str, role: str, *, created_by: str | None = None
+        self, name: str, role: str, *, created_by: str | None = None, login: str | None = None
     ) -> tuple[ApiToken, str]:
         """Store a new token and return it with its secret (the only time the secret exists)."""
         validate_name(name)
         checked_role = validate_role(role)
+        bound_login = validate_login(checked_role, login)
         secret = generate_token()
         values = {
             "name": name,
             "role": checked_role,
+            "login": bound_login,
             "token_sha256": hash_token(secret),
             "created_at": datetime.now(UTC),
             "created_by": created_by,
@@ -192,4 +218,5 @@ def _from_row(row: sa.RowMapping) -> ApiToken:
         created_at=row["created_at"],
         created_by=row["created_by"],
         revoked_at=row["revoked_at"],
+        login=row["login"],
     )

@@ -20,7 +20,7 @@ PACKAGE = ROOT / "github_app"
 # the shell fetches facts, calls the pure core and acts; the composition root wires it together.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("paths", "metrics", "logs", "config", "app_keys"),  # foundation
-    ("core", "policy", "evidence", "pushes", "ledger", "drills"),  # pure
+    ("core", "policy", "evidence", "pushes", "ledger", "drills", "sessions"),  # pure
     ("store", "state", "tokens", "github"),  # adapters
     ("context",),  # what the shell below the composition root shares
     ("actions",),  # act on GitHub and record evidence
@@ -28,7 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("handlers",),
     ("jobs", "webhooks", "api", "console"),  # shell entry points
     ("services",),  # composition root
-    ("server", "cli"),
+    ("server", "cli", "hook_client"),
     ("__main__",),
 )
 # Module cycles inside one package that are known and explained in the README's Design section.

@@ -1,5 +1,6 @@
 """The auditor and admin API under ``/api/v1``.
 
-Mount it with :func:`github_app.api.routes.add_api_routes`; the OpenAPI document it serves is
-built by :func:`github_app.api.openapi.openapi_document`.
+Mount it with :func:`github_app.api.routes.add_api_routes`; the routes, the OpenAPI document
+and the docs page all come from the route table :data:`github_app.api.routes.ROUTES`
+(document built by :func:`github_app.api.openapi.openapi_document`).
 """

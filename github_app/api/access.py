@@ -50,10 +50,11 @@ CHALLENGE = 'Bearer realm="countersign"'
 class ApiError(Exception):
     """An error answered with ``status`` and a JSON ``{"error": message}`` body."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or {}
 
 
 def requires(role: Role) -> Callable[[Handler], Handler]:

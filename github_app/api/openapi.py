@@ -1,581 +1,468 @@
-"""The OpenAPI 3.1 document of the auditor and admin API, served at ``/api/v1/openapi.json``.
+"""The OpenAPI 3.1 document of the auditor and admin API, generated from the route table.
 
-It describes exactly the routes :mod:`github_app.api.routes` serves, their parameters and every
-status they answer with; tests fuzz the API from it and check responses conform.
+:mod:`github_app.api.routes` declares each route once as an :class:`Operation` (method, path,
+role, query model, body model, response model, summary); :func:`openapi_document` turns that
+table into the document served at ``/api/v1/openapi.json`` and :func:`docs_html` into the
+page served at ``/api/v1/docs``.  Parameters come from the pydantic query models of
+:mod:`github_app.evidence.params`, bodies and answers from pydantic models and dataclasses via
+``TypeAdapter(...).json_schema()``, so a bound such as the reason's maximum length is stated
+once, in the model.  Tests fuzz the API from this document and check responses conform.
+
+The answer models below describe what the handlers return; they forbid unknown keys, so a
+field added to an answer without its model fails the response-conformance tests.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import html
+import json
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
 
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema
+
+from github_app.api.freeze_revoke import ContainmentAction
 from github_app.evidence.audit_exceptions import EXCEPTION_TYPES
-from github_app.evidence.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT
-from github_app.evidence.population import CHANGE_STATUSES
-from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE
-from github_app.ledger.entry import ENTRY_KINDS
+from github_app.evidence.population import ChangeRow
+from github_app.ledger.entry import LedgerEntry
+from github_app.tokens import Role
 
 API_PREFIX = "/api/v1"
-REF = "#/components/schemas/"
+REF_TEMPLATE = "#/components/schemas/{model}"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Method = Literal["get", "post", "put", "patch", "delete"]
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": REF + name}
+# --- answer models --------------------------------------------------------------------------
 
 
-def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
-    return {"type": [kind, "null"], **extra}
+class Answer(BaseModel):
+    """Base of the answer models: exactly the keys the handlers send."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
-def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-    }
+class ErrorBody(Answer):
+    """Every error: one line saying what is wrong."""
+
+    error: str
+
+
+class EntryPage(Answer):
+    """One page of ledger entries."""
+
+    items: list[LedgerEntry]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class ChangePage(Answer):
+    """One page of the change population."""
+
+    items: list[ChangeRow]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class ExceptionRow(Answer):
+    """One exception an auditor follows up."""
+
+    type: Literal[EXCEPTION_TYPES]  # type: ignore[valid-type]
+    seq: int
+    entry_id: str
+    occurred_at: datetime
+    repo: str | None
+    pr: int | None
+    agent: str | None
+    session_id: str | None
+    launched_by: str | None
+    actor: str | None
+    head_sha: str | None
+    detail: dict[str, Any] = Field(
+        description="The entry's data; for emergency changes also post_review_due, "
+        "post_reviewed_at (and overdue_by_hours)."
+    )
+
+
+class ExceptionPage(Answer):
+    """One page of exceptions."""
+
+    items: list[ExceptionRow]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class PullRequestRef(Answer):
+    """A pull request a session touched."""
+
+    repo: str
+    pr: int
+
+
+class SessionAttribution(Answer):
+    """Who launched a session and what it did, over all its entries."""
+
+    session_id: str
+    session_derived: bool
+    agents: list[str]
+    launched_by: list[str]
+    repos: list[str]
+    pull_requests: list[PullRequestRef]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    entries: int
+    kinds: dict[str, int]
+    revoked: bool
+
+
+class SessionTimeline(Answer):
+    """A session's attribution and one page of its entries in order."""
+
+    session_id: str
+    attribution: SessionAttribution
+    story: dict[str, Any] = Field(
+        description="The session from launch to completion: launch (who, where, when), "
+        "operations by tool and path, denials, commits, approvals, merges, end."
+    )
+    items: list[LedgerEntry]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class SampleFilters(Answer):
+    """The filters a sample was drawn with."""
+
+    repo: str | None
+    since: datetime | None
+    until: datetime | None
+    agent: str | None
+
+
+class SampleBody(Answer):
+    """A reproducible sample of the change population."""
+
+    seed: str = Field(description="Pass it again to draw the same sample.")
+    n: int
+    population_size: int
+    filters: SampleFilters
+    items: list[ChangeRow]
+
+
+class ContainmentResult(Answer):
+    """What a freeze, unfreeze or revocation did."""
+
+    action: ContainmentAction
+    changed: bool = Field(description="False when the scope already was in that state.")
+    actor: str
+    reason: str
+    repo: str | None
+    session_id: str | None
+    entry: LedgerEntry | None = Field(
+        description="The ledger entry written (none when nothing changed)."
+    )
+
+
+# --- the route table's row ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Content:
+    """A 200 answer that is not (only) one JSON model: media types, description, headers.
+
+    Each media type's body is ``schema`` (text by default); with ``json_model`` the answer may
+    also be that model as ``application/json`` (e.g. a list that can also come as CSV).
+    """
+
+    description: str
+    media_types: Sequence[str]
+    headers: dict[str, str] = field(default_factory=dict)  # name -> description
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+    json_model: type | None = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route of the API: what it takes, who may call it, what it answers.
+
+    ``role`` None means public (no token).  ``response`` is a model or dataclass answered as
+    JSON, or a :class:`Content`.  ``path`` is relative to :data:`API_PREFIX`; its
+    ``{placeholders}`` are described by ``path_params``.
+    """
+
+    method: Method
+    path: str
+    handler: Handler
+    role: Role | None
+    summary: str
+    response: type | Content
+    ok: str = "OK."
+    query: type[BaseModel] | None = None
+    path_params: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    not_found: str | None = None
+
+    @property
+    def operation_id(self) -> str:
+        """The handler's name in lower camel case (``list_changes`` → ``listChanges``)."""
+        first, *rest = self.handler.__name__.strip("_").split("_")
+        return first + "".join(part.capitalize() for part in rest)
+
+    @property
+    def tag(self) -> str:
+        return self.role or "meta"
+
+
+# --- the document ---------------------------------------------------------------------------
+
+INFO = {
+    "title": "Countersign auditor and admin API",
+    "version": "1",
+    "description": (
+        "Evidence for SOC 2 auditors (role `auditor`) and containment for admins "
+        "(role `admin`, which can also read). Authenticate with "
+        "`Authorization: Bearer <token>`. Lists are cursor-paginated: pass "
+        "`next_cursor` back as `cursor`. Every call is written to the access log."
+    ),
+}
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer challenge."}
+}
+
+
+class SchemaGenerator(GenerateJsonSchema):
+    """Pydantic's generator, except that an answer's fields are all required.
+
+    Handlers serialise every field, defaults included, so a client may rely on each key.
+    """
+
+    def field_is_required(self, field: Any, total: bool) -> bool:
+        if self.mode == "serialization":
+            return not field.get("serialization_exclude")
+        return super().field_is_required(field, total)
+
+
+def json_schema(model: Any, mode: Literal["validation", "serialization"]) -> dict[str, Any]:
+    """``model``'s JSON Schema, with references into ``components/schemas``."""
+    return TypeAdapter(model).json_schema(
+        mode=mode, ref_template=REF_TEMPLATE, schema_generator=SchemaGenerator
+    )
+
+
+class Components:
+    """The ``components/schemas`` being collected, one JSON Schema per model name."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {}
+
+    def ref(self, model: Any, mode: Literal["validation", "serialization"]) -> dict[str, Any]:
+        """A ``$ref`` to ``model``'s schema, adding it (and the models it uses) to the set."""
+        schema = json_schema(model, mode)
+        for name, nested in schema.pop("$defs", {}).items():
+            self._add(name, nested)
+        name = schema.get("title") or model.__name__
+        self._add(name, schema)
+        return {"$ref": REF_TEMPLATE.format(model=name)}
+
+    def _add(self, name: str, schema: dict[str, Any]) -> None:
+        known = self.schemas.setdefault(name, schema)
+        if known != schema:
+            raise ValueError(f"two different schemas are both named {name!r}")
+
+
+def parameters(model: type[BaseModel] | None, where: Literal["query", "path"]) -> list[Any]:
+    """OpenAPI parameters from the fields of a query (or path) model."""
+    if model is None:
+        return []
+    schema = json_schema(model, "validation")
+    required = set(schema.get("required", []))
+    result = []
+    for name, prop in schema["properties"].items():
+        prop = _without_null(prop)
+        description = prop.pop("description", None)
+        prop.pop("title", None)
+        if prop.get("default", "") is None:
+            del prop["default"]
+        parameter = {"name": name, "in": where, "required": name in required, "schema": prop}
+        if description:
+            parameter["description"] = description
+        result.append(parameter)
+    return result
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """An optional parameter's schema without its ``null`` branch (absent is how it's omitted)."""
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) != 1:
+        return dict(schema)
+    rest = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    merged = {**branches[0], **rest}
+    if schema.get("default") is not None:
+        merged["default"] = schema["default"]
+    return merged
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
+def _ok(operation: Operation, components: Components) -> dict[str, Any]:
+    answer = operation.response
+    if not isinstance(answer, Content):
+        return _json(components.ref(answer, "serialization"), operation.ok)
+    content = {media: {"schema": answer.schema} for media in answer.media_types}
+    if answer.json_model is not None:
+        content["application/json"] = {"schema": components.ref(answer.json_model, "serialization")}
+    ok: dict[str, Any] = {"description": answer.description, "content": content}
+    if answer.headers:
+        ok["headers"] = {
+            name: {"schema": {"type": "string"}, "description": text}
+            for name, text in answer.headers.items()
+        }
+    return ok
 
 
-_UNAUTHORIZED = {
-    **_error("No token, or an unknown or revoked token."),
-    "headers": {
-        "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer challenge."}
-    },
-}
-_FORBIDDEN = _error("The token's role may not make this call.")
-_BAD_REQUEST = _error("A parameter or the body is malformed; the message says which.")
-
-# Printable text: control characters are refused (400) by every parameter.
-PRINTABLE = r"^[^\u0000-\u001f\u007f]*$"
-TEXT = {"type": "string", "maxLength": MAX_TEXT, "pattern": PRINTABLE}
-KINDS_PATTERN = "^({0})(,({0}))*$".format("|".join(ENTRY_KINDS))
-TIMESTAMP = {"type": "string", "format": "date-time"}
-FILTER_PARAMETERS = [
-    {"$ref": "#/components/parameters/repo"},
-    {"$ref": "#/components/parameters/since"},
-    {"$ref": "#/components/parameters/until"},
-    {"$ref": "#/components/parameters/agent"},
-]
-PAGE_PARAMETERS = [
-    {"$ref": "#/components/parameters/limit"},
-    {"$ref": "#/components/parameters/cursor"},
-]
-
-
-def _operation(
-    summary: str,
-    operation_id: str,
-    ok: dict[str, Any],
-    *,
-    parameters: list[dict[str, Any]] | None = None,
-    body: str | None = None,
-    not_found: str | None = None,
-    tag: str = "auditor",
-) -> dict[str, Any]:
-    responses: dict[str, Any] = {
-        "200": ok,
-        "400": _BAD_REQUEST,
-        "401": _UNAUTHORIZED,
-        "403": _FORBIDDEN,
-    }
-    if not_found:
-        responses["404"] = _error(not_found)
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "operationId": operation_id,
-        "tags": [tag],
-        "parameters": parameters or [],
+def _operation(operation: Operation, components: Components) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": _ok(operation, components)}
+    if operation.role is not None:
+        error = components.ref(ErrorBody, "serialization")
+        responses["400"] = _json(error, "A parameter or the body is malformed; it says which.")
+        responses["401"] = {
+            **_json(error, "No token, or an unknown or revoked token."),
+            "headers": _WWW_AUTHENTICATE,
+        }
+        responses["403"] = _json(error, "The token's role may not make this call.")
+        if operation.not_found:
+            responses["404"] = _json(error, operation.not_found)
+    described: dict[str, Any] = {
+        "summary": operation.summary,
+        "operationId": operation.operation_id,
+        "tags": [operation.tag],
+        "parameters": [
+            *parameters(operation.path_params, "path"),
+            *parameters(operation.query, "query"),
+        ],
         "responses": responses,
     }
-    if body:
-        operation["requestBody"] = {
+    if operation.role is None:
+        described["security"] = []
+    if operation.body is not None:
+        described["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _ref(body)}},
+            "content": {
+                "application/json": {"schema": components.ref(operation.body, "validation")}
+            },
         }
-    return operation
+    return described
 
 
-def _page(item: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "properties": {
-            "items": {"type": "array", "items": _ref(item)},
-            "next_cursor": _nullable("string", description="Pass as `cursor` for the next page."),
-        },
-    }
-
-
-ENTRY_SCHEMA = {
-    "type": "object",
-    "description": "A ledger entry: every stored field; `hash` covers all the others.",
-    "required": ["seq", "id", "kind", "occurred_at", "recorded_at", "data", "prev_hash", "hash"],
-    "properties": {
-        "seq": {"type": "integer", "minimum": 1},
-        "id": {"type": "string"},
-        "kind": {"type": "string"},
-        "occurred_at": TIMESTAMP,
-        "recorded_at": TIMESTAMP,
-        "session_id": _nullable("string"),
-        "session_derived": {"type": "boolean"},
-        "agent": _nullable("string"),
-        "launched_by": _nullable("string"),
-        "repo": _nullable("string"),
-        "repo_id": _nullable("integer"),
-        "pr": _nullable("integer"),
-        "head_sha": _nullable("string"),
-        "actor": _nullable("string"),
-        "delivery_id": _nullable("string"),
-        "payload_sha256": _nullable("string"),
-        "policy_sha": _nullable("string"),
-        "data": {"type": "object"},
-        "prev_hash": {"type": "string"},
-        "hash": {"type": "string"},
-    },
-}
-
-CHANGE_SCHEMA = {
-    "type": "object",
-    "description": "One change that reached a protected branch (a merge or a direct push).",
-    "required": [
-        "seq",
-        "entry_id",
-        "kind",
-        "repo",
-        "pr",
-        "agent",
-        "session_id",
-        "launched_by",
-        "approvers",
-        "approved_sha",
-        "merge_sha",
-        "merged_by",
-        "occurred_at",
-        "status",
-    ],
-    "properties": {
-        "seq": {"type": "integer"},
-        "entry_id": {"type": "string"},
-        "kind": {"type": "string", "enum": ["merge", "direct_push"]},
-        "repo": _nullable("string"),
-        "pr": _nullable("integer"),
-        "agent": _nullable("string"),
-        "session_id": _nullable("string"),
-        "session_derived": {"type": "boolean"},
-        "launched_by": _nullable("string"),
-        "approvers": {"type": "array", "items": {"type": "string"}},
-        "approved_sha": _nullable("string"),
-        "merge_sha": _nullable("string", description="Merge commit, or the pushed head."),
-        "merged_by": _nullable("string", description="Who merged, or who pushed."),
-        "occurred_at": TIMESTAMP,
-        "status": {"type": "string", "enum": list(CHANGE_STATUSES)},
-    },
-}
-
-EXCEPTION_SCHEMA = {
-    "type": "object",
-    "required": ["type", "seq", "entry_id", "occurred_at", "detail"],
-    "properties": {
-        "type": {"type": "string", "enum": list(EXCEPTION_TYPES)},
-        "seq": {"type": "integer"},
-        "entry_id": {"type": "string"},
-        "occurred_at": TIMESTAMP,
-        "repo": _nullable("string"),
-        "pr": _nullable("integer"),
-        "agent": _nullable("string"),
-        "session_id": _nullable("string"),
-        "launched_by": _nullable("string"),
-        "actor": _nullable("string"),
-        "head_sha": _nullable("string"),
-        "detail": {
-            "type": "object",
-            "description": "The entry's data; for emergency changes "
-            "also post_review_due, post_reviewed_at (and overdue_by_hours).",
-        },
-    },
-}
-
-SUMMARY_SCHEMA = {
-    "type": "object",
-    "required": ["session_id", "agents", "launched_by", "entries", "revoked"],
-    "properties": {
-        "session_id": {"type": "string"},
-        "session_derived": {"type": "boolean"},
-        "agents": {"type": "array", "items": {"type": "string"}},
-        "launched_by": {"type": "array", "items": {"type": "string"}},
-        "repos": {"type": "array", "items": {"type": "string"}},
-        "pull_requests": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"repo": {"type": "string"}, "pr": {"type": "integer"}},
-            },
-        },
-        "first_seen": _nullable("string", format="date-time"),
-        "last_seen": _nullable("string", format="date-time"),
-        "entries": {"type": "integer"},
-        "kinds": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "revoked": {"type": "boolean"},
-    },
-}
-
-CHECKPOINT_SCHEMA = {
-    "type": "object",
-    "required": [
-        "size",
-        "root_hash",
-        "head_hash",
-        "created_at",
-        "key_id",
-        "public_key",
-        "signature",
-    ],
-    "properties": {
-        "size": {"type": "integer"},
-        "root_hash": {"type": "string"},
-        "head_hash": {"type": "string"},
-        "created_at": TIMESTAMP,
-        "key_id": {"type": "string"},
-        "public_key": {"type": "string", "description": "Raw Ed25519 public key, hex."},
-        "signature": {"type": "string", "description": "Ed25519 signature, hex."},
-    },
-}
-
-VERIFY_SCHEMA = {
-    "type": "object",
-    "required": ["ok", "entries_checked", "checkpoints_checked"],
-    "properties": {
-        "ok": {"type": "boolean"},
-        "entries_checked": {"type": "integer"},
-        "checkpoints_checked": {"type": "integer"},
-        "first_bad_seq": _nullable(
-            "integer", description="The first entry that no longer matches."
-        ),
-        "bad_checkpoint_size": _nullable("integer"),
-        "problem": _nullable("string"),
-        "head_seq": {"type": "integer"},
-        "head_hash": {"type": "string"},
-        "latest_checkpoint_size": _nullable("integer"),
-        "signatures_trusted": {"type": "boolean"},
-    },
-}
-
-REPO_PATTERN = r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$"
-REASON = {"type": "string", "minLength": 1, "maxLength": 1000}
-
-FREEZE_REQUEST = {
-    "type": "object",
-    "required": ["reason"],
-    "additionalProperties": False,
-    "properties": {
-        "repo": {
-            "type": "string",
-            "pattern": REPO_PATTERN,
-            "description": "owner/name; omit to freeze every repository.",
-        },
-        "reason": REASON,
-    },
-}
-
-REVOKE_REQUEST = {
-    "type": "object",
-    "required": ["reason"],
-    "additionalProperties": False,
-    "properties": {"reason": REASON},
-}
-
-CONTAINMENT_RESULT = {
-    "type": "object",
-    "required": ["action", "changed", "actor", "reason", "repo", "session_id", "entry"],
-    "properties": {
-        "action": {"type": "string", "enum": ["freeze", "unfreeze", "session_revoked"]},
-        "changed": {
-            "type": "boolean",
-            "description": "False when the scope already was in that state.",
-        },
-        "actor": {"type": "string"},
-        "reason": {"type": "string"},
-        "repo": _nullable("string"),
-        "session_id": _nullable("string"),
-        "entry": {
-            "oneOf": [_ref("Entry"), {"type": "null"}],
-            "description": "The ledger entry written (none when nothing changed).",
-        },
-    },
-}
-
-SAMPLE_SCHEMA = {
-    "type": "object",
-    "required": ["seed", "n", "population_size", "items"],
-    "properties": {
-        "seed": {"type": "string", "description": "Pass it again to draw the same sample."},
-        "n": {"type": "integer"},
-        "population_size": {"type": "integer"},
-        "filters": {"type": "object"},
-        "items": {"type": "array", "items": _ref("Change")},
-    },
-}
-
-TIMELINE_SCHEMA = {
-    "type": "object",
-    "required": ["session_id", "attribution", "items", "next_cursor"],
-    "properties": {
-        "session_id": {"type": "string"},
-        "attribution": _ref("SessionSummary"),
-        "items": {"type": "array", "items": _ref("Entry")},
-        "next_cursor": _nullable("string"),
-    },
-}
-
-EXPORT_DESCRIPTION = (
-    "A streamed snapshot of the whole ledger in `seq` order. JSONL: one entry object per line, "
-    'then a last line `{"checkpoint": {...}}` (null when no checkpoint exists yet). CSV: a '
-    "header row, one row per entry (empty cell = null, `data` as canonical JSON), then a last "
-    "row whose `kind` is `checkpoint` and whose `data` holds the checkpoint JSON. The latest "
-    "signed checkpoint is also sent in the `X-Countersign-Checkpoint` header."
-)
-
-
-def _paths() -> dict[str, Any]:
-    session_id = {
-        "name": "session_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": PRINTABLE},
-    }
-    kinds = _query(
-        "kind",
-        "Only these kinds (comma-separated).",
-        {
-            "type": "string",
-            "maxLength": MAX_TEXT,
-            "pattern": KINDS_PATTERN,
-            "description": "One or more of: " + ", ".join(ENTRY_KINDS),
-        },
-    )
-    export_ok = {
-        "description": EXPORT_DESCRIPTION,
-        "headers": {
-            "X-Countersign-Checkpoint": {
-                "schema": {"type": "string"},
-                "description": "The latest checkpoint, compact JSON.",
-            }
-        },
-        "content": {
-            "application/x-ndjson": {"schema": {"type": "string"}},
-            "text/csv": {"schema": {"type": "string"}},
-        },
-    }
-    return {
-        f"{API_PREFIX}/sessions/{{session_id}}": {
-            "get": _operation(
-                "A session's timeline (entries in order) and attribution summary",
-                "getSession",
-                _json(_ref("SessionTimeline"), "The timeline page."),
-                parameters=[session_id, *FILTER_PARAMETERS, *PAGE_PARAMETERS],
-                not_found="The ledger has no entry for this session.",
-            )
-        },
-        f"{API_PREFIX}/sessions/{{session_id}}/revoke": {
-            "post": _operation(
-                "Revoke an agent session (admin)",
-                "revokeSession",
-                _json(_ref("ContainmentResult"), "Revoked (or already revoked)."),
-                parameters=[session_id],
-                body="RevokeRequest",
-                tag="admin",
-            )
-        },
-        f"{API_PREFIX}/changes": {
-            "get": _operation(
-                "The change population: every merge and direct push",
-                "listChanges",
-                _json(_page("Change"), "One page of changes."),
-                parameters=[*FILTER_PARAMETERS, *PAGE_PARAMETERS],
-            )
-        },
-        f"{API_PREFIX}/changes/sample": {
-            "get": _operation(
-                "A reproducible random sample of the change population",
-                "sampleChanges",
-                _json(_ref("Sample"), "The sample."),
-                parameters=[
-                    _query(
-                        "n",
-                        "Sample size.",
-                        {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": MAX_SAMPLE_SIZE,
-                            "default": DEFAULT_SAMPLE_SIZE,
-                        },
-                    ),
-                    _query(
-                        "seed",
-                        "Seed; the same seed and population give the same rows. "
-                        "Chosen at random when omitted.",
-                        {"type": "string", "minLength": 1, "maxLength": 128, "pattern": PRINTABLE},
-                    ),
-                    *FILTER_PARAMETERS,
-                ],
-            )
-        },
-        f"{API_PREFIX}/exceptions": {
-            "get": _operation(
-                "Violations, bypassed and unapproved merges, emergency changes, "
-                "overdue post-reviews",
-                "listExceptions",
-                _json(_page("Exception"), "One page of exceptions."),
-                parameters=[*FILTER_PARAMETERS, *PAGE_PARAMETERS],
-            )
-        },
-        f"{API_PREFIX}/evidence": {
-            "get": _operation(
-                "Raw ledger entries in seq order",
-                "listEvidence",
-                _json(_page("Entry"), "One page of entries."),
-                parameters=[kinds, *FILTER_PARAMETERS, *PAGE_PARAMETERS],
-            )
-        },
-        f"{API_PREFIX}/export": {
-            "get": _operation(
-                "Streamed export with the latest signed checkpoint",
-                "exportLedger",
-                export_ok,
-                parameters=[
-                    _query(
-                        "format",
-                        "Export format.",
-                        {"type": "string", "enum": ["jsonl", "csv"], "default": "jsonl"},
-                    )
-                ],
-            )
-        },
-        f"{API_PREFIX}/ledger/verify": {
-            "get": _operation(
-                "Verify the whole ledger against the chain and the signed checkpoints",
-                "verifyLedger",
-                _json(_ref("VerifyReport"), "The verification report."),
-            )
-        },
-        f"{API_PREFIX}/freeze": {
-            "post": _operation(
-                "Freeze agent changes org-wide or in one repository (admin)",
-                "freeze",
-                _json(_ref("ContainmentResult"), "Frozen (or already frozen)."),
-                body="FreezeRequest",
-                tag="admin",
-            ),
-            "delete": _operation(
-                "Lift a freeze (admin)",
-                "unfreeze",
-                _json(_ref("ContainmentResult"), "Lifted (or was not frozen)."),
-                parameters=[
-                    _query(
-                        "repo",
-                        "owner/name; omit for the org-wide freeze.",
-                        {"type": "string", "pattern": REPO_PATTERN},
-                    )
-                ],
-                tag="admin",
-            ),
-        },
-    }
-
-
-def _components() -> dict[str, Any]:
-    return {
-        "securitySchemes": {
-            "bearer": {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "`countersign token create` prints one.",
-            }
-        },
-        "parameters": {
-            "repo": _query("repo", "Only this repository (owner/name).", TEXT),
-            "since": _query(
-                "since",
-                "Only entries that occurred at or after this time "
-                "(ISO 8601; UTC when no zone is given).",
-                TIMESTAMP,
-            ),
-            "until": _query(
-                "until", "Only entries that occurred before this time (exclusive).", TIMESTAMP
-            ),
-            "agent": _query("agent", "Only this agent (catalogue name).", TEXT),
-            "limit": _query(
-                "limit",
-                "Page size.",
-                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-            ),
-            "cursor": _query(
-                "cursor",
-                "The `next_cursor` of the previous page (opaque).",
-                {"type": "string", "maxLength": 64},
-            ),
-        },
-        "schemas": {
-            "Error": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {"error": {"type": "string"}},
-            },
-            "Entry": ENTRY_SCHEMA,
-            "Change": CHANGE_SCHEMA,
-            "Exception": EXCEPTION_SCHEMA,
-            "SessionSummary": SUMMARY_SCHEMA,
-            "SessionTimeline": TIMELINE_SCHEMA,
-            "Sample": SAMPLE_SCHEMA,
-            "Checkpoint": CHECKPOINT_SCHEMA,
-            "VerifyReport": VERIFY_SCHEMA,
-            "FreezeRequest": FREEZE_REQUEST,
-            "RevokeRequest": REVOKE_REQUEST,
-            "ContainmentResult": CONTAINMENT_RESULT,
-        },
-    }
-
-
-def openapi_document() -> dict[str, Any]:
-    """The whole OpenAPI document."""
+def openapi_document(operations: Iterable[Operation]) -> dict[str, Any]:
+    """The whole OpenAPI document of ``operations``."""
+    components = Components()
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in operations:
+        methods = paths.setdefault(API_PREFIX + operation.path, {})
+        if operation.method in methods:
+            raise ValueError(f"{operation.method} {operation.path} is declared twice")
+        methods[operation.method] = _operation(operation, components)
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "Countersign auditor and admin API",
-            "version": "1",
-            "description": (
-                "Evidence for SOC 2 auditors (role `auditor`) and containment for admins "
-                "(role `admin`, which can also read). Authenticate with "
-                "`Authorization: Bearer <token>`. Lists are cursor-paginated: pass "
-                "`next_cursor` back as `cursor`. Every call is written to the access log."
-            ),
-        },
+        "info": INFO,
         "security": [{"bearer": []}],
-        "tags": [{"name": "auditor"}, {"name": "admin"}, {"name": "meta"}],
-        "paths": {
-            **_paths(),
-            f"{API_PREFIX}/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "operationId": "openapi",
-                    "tags": ["meta"],
-                    "security": [],
-                    "responses": {
-                        "200": {
-                            "description": "The OpenAPI document.",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
-                    },
+        "tags": [{"name": "auditor"}, {"name": "admin"}, {"name": "agent"}, {"name": "meta"}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "`countersign token create` prints one.",
                 }
             },
+            "schemas": dict(sorted(components.schemas.items())),
         },
-        "components": _components(),
     }
+
+
+# --- the human-readable page ----------------------------------------------------------------
+
+_STYLE = """
+body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+h2{margin-top:2rem;font-size:1.05rem;font-family:ui-monospace,monospace}
+.method{display:inline-block;min-width:4.5rem;font-weight:700;text-transform:uppercase}
+.tag{font-size:.8rem;border:1px solid #999;border-radius:.3rem;padding:0 .3rem;margin-left:.5rem}
+table{border-collapse:collapse;width:100%;margin:.4rem 0}
+td,th{border-bottom:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
+code,pre{font-family:ui-monospace,monospace;font-size:.85rem}
+pre{background:#f5f5f5;padding:.5rem;overflow-x:auto}
+"""
+
+
+def docs_html(document: dict[str, Any]) -> str:
+    """A self-contained HTML page listing the document's operations (nothing from elsewhere)."""
+    info = document["info"]
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        f"<title>{_e(info['title'])}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{_e(info['title'])}</h1><p>{_e(info['description'])}</p>",
+        f'<p>Machine-readable: <a href="openapi.json">openapi.json</a> '
+        f"(OpenAPI {_e(document['openapi'])}).</p>",
+    ]
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            parts.append(_operation_html(path, method, operation, document))
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def _operation_html(path: str, method: str, operation: dict[str, Any], doc: dict[str, Any]) -> str:
+    parts = [
+        f'<h2 id="{_e(operation["operationId"])}"><span class=method>{_e(method)}</span>'
+        f"{_e(path)}<span class=tag>{_e(', '.join(operation['tags']))}</span></h2>",
+        f"<p>{_e(operation['summary'])}</p>",
+    ]
+    if operation["parameters"]:
+        rows = "".join(
+            f"<tr><td><code>{_e(p['name'])}</code></td><td>{_e(p['in'])}"
+            f"{' (required)' if p['required'] else ''}</td>"
+            f"<td><code>{_e(_brief(p['schema']))}</code></td>"
+            f"<td>{_e(p.get('description', ''))}</td></tr>"
+            for p in operation["parameters"]
+        )
+        parts.append(
+            "<table><tr><th>parameter</th><th>in</th><th>schema</th><th>meaning</th></tr>"
+            f"{rows}</table>"
+        )
+    body = operation.get("requestBody")
+    if body:
+        schema = body["content"]["application/json"]["schema"]
+        parts.append(f"<p>Body (JSON):</p><pre>{_e(_pretty(schema, doc))}</pre>")
+    for status, answer in operation["responses"].items():
+        media = ", ".join(answer.get("content", {}))
+        parts.append(f"<p><b>{_e(status)}</b> {_e(answer['description'])} <code>{_e(media)}</code>")
+        if status == "200" and "application/json" in answer.get("content", {}):
+            schema = answer["content"]["application/json"]["schema"]
+            parts.append(
+                f"</p><details><summary>schema</summary><pre>{_e(_pretty(schema, doc))}"
+                "</pre></details>"
+            )
+        else:
+            parts.append("</p>")
+    return "".join(parts)
+
+
+def _brief(schema: dict[str, Any]) -> str:
+    """One line for a parameter schema: its type and bounds."""
+    keys = ("type", "format", "enum", "minimum", "maximum", "minLength", "maxLength", "default")
+    return ", ".join(f"{key}={json.dumps(schema[key])}" for key in keys if key in schema)
+
+
+def _pretty(schema: dict[str, Any], doc: dict[str, Any]) -> str:
+    """The schema as indented JSON, with a top-level ``$ref`` resolved."""
+    ref = schema.get("$ref", "")
+    name = ref.rsplit("/", 1)[-1]
+    resolved = doc["components"]["schemas"].get(name, schema) if ref else schema
+    return (f"{name}\n" if ref else "") + json.dumps(resolved, indent=2)
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)

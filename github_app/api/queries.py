@@ -188,6 +188,7 @@ def session_timeline(
     return {
         "session_id": session_id,
         "attribution": summary.as_dict(revoked=revoked),
+        "story": summary.story.as_dict(),
         **page.as_dict(),
     }
 

@@ -1,9 +1,17 @@
 """The ``/api/v1`` routes: auditor evidence queries and admin containment.
 
-:func:`add_api_routes` mounts a sub-application at ``/api/v1`` whose middleware
-(:mod:`github_app.api.access`) authenticates, authorises and logs every call.  Handlers find the
-shared services (``.db``, ``.ledger``, ``.containment``, ``.settings``) as ``app[SERVICES]``
-on the parent application and run every database call in a worker thread.
+:data:`ROUTES` is the route table: one :class:`~github_app.api.openapi.Operation` per route
+(method, path, role, query/path/body models, answer model, summary).  :func:`add_api_routes`
+mounts exactly these routes in a sub-application at ``/api/v1`` whose middleware
+(:mod:`github_app.api.access`) authenticates, authorises and logs every call, and the OpenAPI
+document (``/api/v1/openapi.json``) and the docs page (``/api/v1/docs``) are generated from
+the same table.  To add a route: write the handler, add its row.
+
+Before a handler runs, its row's path, query and body models validate the request (bad input
+is a 400 naming the parameter); the handler reads the results with :func:`path_of`,
+:func:`query_of` and :func:`body_of`.  Handlers find the shared services (``.db``,
+``.ledger``, ``.containment``, ``.settings``) as ``app[SERVICES]`` on the parent application
+and run every database call in a worker thread.
 
 After a freeze, unfreeze or revocation the optional hook ``app[ON_CONTAINMENT_CHANGE]`` (an
 ``async`` callable taking a :class:`~github_app.api.freeze_revoke.ContainmentEvent`) is started in
@@ -15,36 +23,60 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from functools import cache
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from github_app.api import freeze_revoke, queries
 from github_app.api.access import (
     ApiError,
     ApiServices,
+    Handler,
     api_middleware,
     public,
     requires,
     services_of,
     token_of,
 )
+from github_app.api.agent_events import AGENT_OPERATIONS, add_agent_event_routes
 from github_app.api.export import CHECKPOINT_HEADER, ExportCursor
-from github_app.api.openapi import API_PREFIX, REPO_PATTERN, openapi_document
+from github_app.api.openapi import (
+    API_PREFIX,
+    ChangePage,
+    ContainmentResult,
+    Content,
+    EntryPage,
+    ExceptionPage,
+    Operation,
+    SampleBody,
+    SessionTimeline,
+    docs_html,
+)
+from github_app.api.openapi import openapi_document as describe
 from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.params import (
-    Filters,
+    EvidenceQuery,
+    ExportQuery,
     InvalidParameter,
-    Position,
-    decode_cursor,
-    parse_filters,
-    parse_int,
-    parse_limit,
+    ListQuery,
+    QueryModel,
+    SampleQuery,
+    SessionPath,
+    parse_query,
     parse_text,
 )
-from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE, new_seed
-from github_app.ledger.entry import ENTRY_KINDS
+from github_app.evidence.sample import new_seed
+from github_app.ledger.verification import VerifyReport
 from github_app.logs import get_logger
 
 log = get_logger(__name__)
@@ -52,26 +84,32 @@ log = get_logger(__name__)
 ContainmentHook = Callable[[freeze_revoke.ContainmentEvent], Awaitable[None]]
 ON_CONTAINMENT_CHANGE = web.AppKey("on_containment_change", ContainmentHook)
 MAX_BODY_BYTES = 64 * 1024
+REPO_PATTERN = freeze_revoke.REPO_NAME.pattern
 _hook_tasks: set[asyncio.Task[None]] = set()
 BodyT = TypeVar("BodyT", bound=BaseModel)
+_PATH = web.RequestKey("countersign_api_path", BaseModel)
+_QUERY = web.RequestKey("countersign_api_query", BaseModel)
+_BODY = web.RequestKey("countersign_api_body", BaseModel)
 
 
 # --- auditor routes -------------------------------------------------------------------------
 
 
-@requires("auditor")
 async def get_session(request: web.Request) -> web.Response:
     """``GET /sessions/{session_id}``: the session's timeline and attribution summary."""
-    session_id = parse_text("session_id", request.match_info["session_id"])
-    if session_id is None:
-        raise InvalidParameter("session_id: required")
-    filters, after, limit = _list_params(request)
+    session_id = path_of(request, SessionPath).session_id
+    query = query_of(request, ListQuery)
     services = services_of(request)
 
     def load() -> dict[str, Any] | None:
         revoked = services.containment.is_revoked(session_id)
         return queries.session_timeline(
-            services.ledger, session_id, filters, after=after, limit=limit, revoked=revoked
+            services.ledger,
+            session_id,
+            query.filters(),
+            after=query.cursor,
+            limit=query.limit,
+            revoked=revoked,
         )
 
     body = await asyncio.to_thread(load)
@@ -80,64 +118,58 @@ async def get_session(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-@requires("auditor")
 async def list_changes(request: web.Request) -> web.Response:
     """``GET /changes``: the change population."""
-    filters, after, limit = _list_params(request)
+    query = query_of(request, ListQuery)
     ledger = services_of(request).ledger
-    page = await asyncio.to_thread(queries.changes_page, ledger, filters, after=after, limit=limit)
+    page = await asyncio.to_thread(
+        queries.changes_page, ledger, query.filters(), after=query.cursor, limit=query.limit
+    )
     return web.json_response(page.as_dict())
 
 
-@requires("auditor")
 async def sample_changes(request: web.Request) -> web.Response:
     """``GET /changes/sample?n=&seed=``: a reproducible sample of the population."""
-    filters = parse_filters(request.query)
-    n = parse_int(
-        "n", request.query.get("n"), default=DEFAULT_SAMPLE_SIZE, low=1, high=MAX_SAMPLE_SIZE
-    )
-    seed = parse_text("seed", request.query.get("seed")) or new_seed()
-    if len(seed) > 128:
-        raise InvalidParameter("seed: at most 128 characters")
+    query = query_of(request, SampleQuery)
+    filters, seed = query.filters(), query.seed or new_seed()
     ledger = services_of(request).ledger
-    drawn = await asyncio.to_thread(queries.sample, ledger, filters, n=n, seed=seed)
+    drawn = await asyncio.to_thread(queries.sample, ledger, filters, n=query.n, seed=seed)
     return web.json_response(queries.sample_body(drawn, filters))
 
 
-@requires("auditor")
 async def list_exceptions(request: web.Request) -> web.Response:
     """``GET /exceptions``: what an auditor follows up."""
-    filters, after, limit = _list_params(request)
+    query = query_of(request, ListQuery)
     services = services_of(request)
     page = await asyncio.to_thread(
         queries.exceptions_page,
         services.ledger,
-        filters,
-        after=after,
-        limit=limit,
+        query.filters(),
+        after=query.cursor,
+        limit=query.limit,
         default_hours=_post_review_hours(services),
     )
     return web.json_response(page.as_dict())
 
 
-@requires("auditor")
 async def list_evidence(request: web.Request) -> web.Response:
     """``GET /evidence``: raw ledger entries."""
-    filters, after, limit = _list_params(request)
-    kinds = _parse_kinds(request.query.get("kind"))
+    query = query_of(request, EvidenceQuery)
     ledger = services_of(request).ledger
     page = await asyncio.to_thread(
-        queries.evidence_page, ledger, filters, after=after, limit=limit, kinds=kinds
+        queries.evidence_page,
+        ledger,
+        query.filters(),
+        after=query.cursor,
+        limit=query.limit,
+        kinds=query.kind,
     )
     return web.json_response(page.as_dict())
 
 
-@requires("auditor")
 async def export_ledger(request: web.Request) -> web.StreamResponse:
     """``GET /export?format=csv|jsonl``: the whole ledger, streamed in batches."""
-    fmt = request.query.get("format") or "jsonl"
-    if fmt not in ("jsonl", "csv"):
-        raise InvalidParameter("format: expected csv or jsonl")
+    fmt = query_of(request, ExportQuery).format
     cursor = await asyncio.to_thread(ExportCursor, services_of(request).ledger, fmt)
     response = web.StreamResponse(
         headers={
@@ -159,17 +191,23 @@ async def export_ledger(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@requires("auditor")
 async def verify_ledger(request: web.Request) -> web.Response:
     """``GET /ledger/verify``: chain and checkpoint verification of the whole ledger."""
     report = await asyncio.to_thread(services_of(request).ledger.verify)
     return web.json_response(report.model_dump(mode="json"))
 
 
-@public
 async def get_openapi(request: web.Request) -> web.Response:
     """``GET /openapi.json``: the API description (no token needed)."""
-    return web.json_response(openapi_document())
+    # Built once (about 0.2 s), off the event loop.
+    text = await asyncio.to_thread(_document_json)
+    return web.Response(text=text, content_type="application/json")
+
+
+async def get_docs(request: web.Request) -> web.Response:
+    """``GET /docs``: the API description as a page to read (no token needed)."""
+    text = await asyncio.to_thread(_docs_page)
+    return web.Response(text=text, content_type="text/html")
 
 
 # --- admin routes ---------------------------------------------------------------------------
@@ -198,38 +236,49 @@ class RevokeRequest(BaseModel):
 class FreezeRequest(RevokeRequest):
     """Body of ``POST /freeze``: a reason and, optionally, the one repository to freeze."""
 
-    repo: str | None = Field(default=None, pattern=REPO_PATTERN)
+    repo: str | None = Field(
+        default=None,
+        pattern=REPO_PATTERN,
+        description="owner/name; omit to freeze every repository.",
+    )
 
 
-@requires("admin")
+def _repo_name(value: object, info: ValidationInfo) -> str | None:
+    repo = parse_text("repo", value if isinstance(value, str) else None)
+    try:
+        return freeze_revoke.validate_repo(repo)
+    except ValueError as error:
+        raise InvalidParameter(f"repo: {error}") from None
+
+
+class UnfreezeQuery(QueryModel):
+    """Query of ``DELETE /freeze``."""
+
+    repo: Annotated[str | None, Field(pattern=REPO_PATTERN), BeforeValidator(_repo_name)] = Field(
+        default=None, description="owner/name; omit for the org-wide freeze."
+    )
+
+
 async def post_freeze(request: web.Request) -> web.Response:
     """``POST /freeze``: freeze org-wide or one repository."""
-    body = await _read_body(request, FreezeRequest)
+    body = body_of(request, FreezeRequest)
     services, actor = services_of(request), token_of(request).name
     event = await asyncio.to_thread(freeze_revoke.freeze, services, body.repo, body.reason, actor)
     return _containment_response(request, event)
 
 
-@requires("admin")
 async def delete_freeze(request: web.Request) -> web.Response:
     """``DELETE /freeze?repo=``: lift a freeze."""
-    repo = parse_text("repo", request.query.get("repo"))
-    try:
-        freeze_revoke.validate_repo(repo)
-    except ValueError as error:
-        raise InvalidParameter(f"repo: {error}") from None
+    repo = query_of(request, UnfreezeQuery).repo
     services, actor = services_of(request), token_of(request).name
     event = await asyncio.to_thread(freeze_revoke.unfreeze, services, repo, actor)
     return _containment_response(request, event)
 
 
-@requires("admin")
 async def post_revoke(request: web.Request) -> web.Response:
     """``POST /sessions/{session_id}/revoke``: revoke an agent session."""
-    session_id = parse_text("session_id", request.match_info["session_id"])
-    if session_id is None:
-        raise InvalidParameter("session_id: required")
-    body = await _read_body(request, RevokeRequest)
+    session_id = path_of(request, SessionPath).session_id
+    body = body_of(request, RevokeRequest)
     services, actor = services_of(request), token_of(request).name
     event = await asyncio.to_thread(
         freeze_revoke.revoke_session, services, session_id, body.reason, actor
@@ -237,27 +286,195 @@ async def post_revoke(request: web.Request) -> web.Response:
     return _containment_response(request, event)
 
 
+# --- the route table ------------------------------------------------------------------------
+
+EXPORT_DESCRIPTION = (
+    "A streamed snapshot of the whole ledger in `seq` order. JSONL: one entry object per line, "
+    'then a last line `{"checkpoint": {...}}` (null when no checkpoint exists yet). CSV: a '
+    "header row, one row per entry (empty cell = null, `data` as canonical JSON), then a last "
+    "row whose `kind` is `checkpoint` and whose `data` holds the checkpoint JSON. The latest "
+    "signed checkpoint is also sent in the `X-Countersign-Checkpoint` header."
+)
+EXPORT = Content(
+    EXPORT_DESCRIPTION,
+    media_types=("application/x-ndjson", "text/csv"),
+    headers={CHECKPOINT_HEADER: "The latest checkpoint, compact JSON."},
+)
+
+ROUTES: tuple[Operation, ...] = (
+    Operation(
+        "get",
+        "/sessions/{session_id}",
+        get_session,
+        role="auditor",
+        summary="A session's timeline (entries in order) and attribution summary",
+        path_params=SessionPath,
+        query=ListQuery,
+        response=SessionTimeline,
+        not_found="The ledger has no entry for this session.",
+    ),
+    Operation(
+        "post",
+        "/sessions/{session_id}/revoke",
+        post_revoke,
+        role="admin",
+        summary="Revoke an agent session (admin)",
+        path_params=SessionPath,
+        body=RevokeRequest,
+        response=ContainmentResult,
+        ok="Revoked (or already revoked).",
+    ),
+    Operation(
+        "get",
+        "/changes",
+        list_changes,
+        role="auditor",
+        summary="The change population: every merge and direct push",
+        query=ListQuery,
+        response=ChangePage,
+    ),
+    Operation(
+        "get",
+        "/changes/sample",
+        sample_changes,
+        role="auditor",
+        summary="A reproducible random sample of the change population",
+        query=SampleQuery,
+        response=SampleBody,
+    ),
+    Operation(
+        "get",
+        "/exceptions",
+        list_exceptions,
+        role="auditor",
+        summary="Violations, bypassed and unapproved merges, emergency changes, "
+        "overdue post-reviews",
+        query=ListQuery,
+        response=ExceptionPage,
+    ),
+    Operation(
+        "get",
+        "/evidence",
+        list_evidence,
+        role="auditor",
+        summary="Raw ledger entries in seq order",
+        query=EvidenceQuery,
+        response=EntryPage,
+    ),
+    Operation(
+        "get",
+        "/export",
+        export_ledger,
+        role="auditor",
+        summary="Streamed export with the latest signed checkpoint",
+        query=ExportQuery,
+        response=EXPORT,
+    ),
+    Operation(
+        "get",
+        "/ledger/verify",
+        verify_ledger,
+        role="auditor",
+        summary="Verify the whole ledger against the chain and the signed checkpoints",
+        response=VerifyReport,
+    ),
+    Operation(
+        "post",
+        "/freeze",
+        post_freeze,
+        role="admin",
+        summary="Freeze agent changes org-wide or in one repository (admin)",
+        body=FreezeRequest,
+        response=ContainmentResult,
+        ok="Frozen (or already frozen).",
+    ),
+    Operation(
+        "delete",
+        "/freeze",
+        delete_freeze,
+        role="admin",
+        summary="Lift a freeze (admin)",
+        query=UnfreezeQuery,
+        response=ContainmentResult,
+        ok="Lifted (or was not frozen).",
+    ),
+    Operation(
+        "get",
+        "/openapi.json",
+        get_openapi,
+        role=None,
+        summary="This document",
+        response=Content("The OpenAPI document.", ["application/json"], schema={"type": "object"}),
+    ),
+    Operation(
+        "get",
+        "/docs",
+        get_docs,
+        role=None,
+        summary="This API description as an HTML page",
+        response=Content("The page.", ["text/html"]),
+    ),
+)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of :data:`ROUTES` (a fresh copy)."""
+    return json.loads(_document_json())
+
+
+@cache
+def _document_json() -> str:
+    return json.dumps(describe((*ROUTES, *AGENT_OPERATIONS)))
+
+
+@cache
+def _docs_page() -> str:
+    return docs_html(openapi_document())
+
+
 # --- helpers --------------------------------------------------------------------------------
 
-
-def _list_params(request: web.Request) -> tuple[Filters, Position | None, int]:
-    """Filters, cursor position and page size of a list request."""
-    return (
-        parse_filters(request.query),
-        decode_cursor(request.query.get("cursor")),
-        parse_limit(request.query.get("limit")),
-    )
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-def _parse_kinds(value: str | None) -> list[str] | None:
-    text = parse_text("kind", value)
-    if text is None:
-        return None
-    kinds = [kind.strip() for kind in text.split(",") if kind.strip()]
-    unknown = [kind for kind in kinds if kind not in ENTRY_KINDS]
-    if unknown or not kinds:
-        raise InvalidParameter(f"kind: expected ledger kinds ({', '.join(ENTRY_KINDS)})")
-    return kinds
+def path_of(request: web.Request, model: type[ModelT]) -> ModelT:
+    """The validated path parameters (the route's ``path_params`` model)."""
+    return _validated(request, _PATH, model)
+
+
+def query_of(request: web.Request, model: type[ModelT]) -> ModelT:
+    """The validated query string (the route's ``query`` model)."""
+    return _validated(request, _QUERY, model)
+
+
+def body_of(request: web.Request, model: type[ModelT]) -> ModelT:
+    """The validated JSON body (the route's ``body`` model)."""
+    return _validated(request, _BODY, model)
+
+
+def _validated(request: web.Request, key: web.RequestKey[BaseModel], model: type[ModelT]) -> ModelT:
+    value = request.get(key)
+    if not isinstance(value, model):
+        # The handler asks for a model its row does not declare: a programming error.
+        raise TypeError(f"the route does not declare {model.__name__}")
+    return value
+
+
+def _with_inputs(operation: Operation) -> Handler:
+    """The operation's handler, after its declared inputs are validated."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if operation.path_params is not None:
+            request[_PATH] = parse_query(operation.path_params, request.match_info)
+        if operation.query is not None:
+            request[_QUERY] = parse_query(operation.query, request.query)
+        if operation.body is not None:
+            request[_BODY] = await _read_body(request, operation.body)
+        return await operation.handler(request)
+
+    handle.__name__ = handle.__qualname__ = operation.handler.__name__
+    handle.__doc__ = operation.handler.__doc__
+    return public(handle) if operation.role is None else requires(operation.role)(handle)
 
 
 def _post_review_hours(services: ApiServices) -> int:
@@ -309,17 +526,9 @@ async def _run_hook(hook: ContainmentHook, event: freeze_revoke.ContainmentEvent
 
 
 def add_api_routes(app: web.Application) -> None:
-    """Mount the auditor and admin API at ``/api/v1`` on ``app``."""
+    """Mount the routes of :data:`ROUTES` at ``/api/v1`` on ``app``."""
     api = web.Application(middlewares=[api_middleware])
-    api.router.add_get("/openapi.json", get_openapi, allow_head=False)
-    api.router.add_get("/sessions/{session_id}", get_session, allow_head=False)
-    api.router.add_post("/sessions/{session_id}/revoke", post_revoke)
-    api.router.add_get("/changes", list_changes, allow_head=False)
-    api.router.add_get("/changes/sample", sample_changes, allow_head=False)
-    api.router.add_get("/exceptions", list_exceptions, allow_head=False)
-    api.router.add_get("/evidence", list_evidence, allow_head=False)
-    api.router.add_get("/export", export_ledger, allow_head=False)
-    api.router.add_get("/ledger/verify", verify_ledger, allow_head=False)
-    api.router.add_post("/freeze", post_freeze)
-    api.router.add_delete("/freeze", delete_freeze)
+    for operation in ROUTES:
+        api.router.add_route(operation.method.upper(), operation.path, _with_inputs(operation))
     app.add_subapp(API_PREFIX, api)
+    add_agent_event_routes(app)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 from tabulate import tabulate
 
+from github_app.api.agent_events import kill_switch_drill
 from github_app.cli.common import cli_actor, open_services
 from github_app.core.catalogue import load_catalogue
 from github_app.drills import run_drill
@@ -19,17 +20,19 @@ from github_app.policy.loader import load_default_policy
 @click.command("drill")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def drill(as_json: bool) -> None:
-    """Exercise each control on synthetic changes; record a `drill` ledger entry.
+    """Exercise each control on synthetic changes and a synthetic agent session (the kill
+    switch: revoke, then the next tool call must be denied); record a `drill` ledger entry.
 
     Exits non-zero when any control did not answer as it must.
     """
+    services = open_services()
     results = run_drill(load_default_policy(), load_catalogue())
+    results += kill_switch_drill(services, cli_actor())
     rows = [
         {"control": r.control, "expected": r.expected, "observed": r.observed, "passed": r.passed}
         for r in results
     ]
     passed = all(r.passed for r in results)
-    services = open_services()
     entry = services.ledger.append(
         NewEntry(
             kind="drill",

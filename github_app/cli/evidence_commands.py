@@ -109,8 +109,11 @@ def session_command(session_id: str, repo, since, until, agent, as_json: bool) -
             )
         )
     )
+    story = summary.story.as_dict()
     if as_json:
-        print_json({"session_id": session_id, "attribution": attribution, "items": items})
+        print_json(
+            {"session_id": session_id, "attribution": attribution, "story": story, "items": items}
+        )
         return
     facts = [
         [key, ", ".join(map(str, value)) if isinstance(value, list) else value]
@@ -122,7 +125,47 @@ def session_command(session_id: str, repo, since, until, agent, as_json: bool) -
     )
     click.echo(tabulate(facts, tablefmt="plain"))
     click.echo()
+    for line in session_story_lines(story):
+        click.echo(line)
     click.echo(_entry_table(items))
+
+
+def session_story_lines(story: dict[str, Any]) -> list[str]:
+    """The session from launch to completion, as a few readable lines."""
+    launch, ended, operations = story["launch"], story["ended"], story["operations"]
+    lines = []
+    if launch:
+        attested = " (attested by agent token " + str(launch["token"]) + ")"
+        lines.append(
+            f"launched  {launch['at']} by {launch['launched_by']}"
+            f"{attested if launch['launcher_attested'] else ''} — {launch['agent']} in "
+            f"{launch['repo'] or launch['cwd'] or 'unknown place'}"
+        )
+    else:
+        lines.append("launched  (no session_started: not started through an agent token)")
+    tools = ", ".join(f"{tool} {count}" for tool, count in operations["by_tool"].items())
+    lines.append(f"operations {operations['total']}" + (f" ({tools})" if tools else ""))
+    lines += [
+        f"  {row['count']:>5}  {row['tool']} {row['target']}" for row in operations["by_target"]
+    ]
+    lines.append(f"denied    {story['denials']['total']}")
+    lines += [
+        f"  {d['at']}  {d['tool']} {d['target']}: {d['reason']}" for d in story["denials"]["items"]
+    ]
+    lines.append(f"commits   {', '.join(short(sha) for sha in story['commits']) or 'none'}")
+    approvals = [
+        f"{a['reviewer']}{'' if a['counted'] else ' (not counted)'}" for a in story["approvals"]
+    ]
+    lines.append(f"approvals {', '.join(approvals) or 'none'}")
+    merges = [
+        f"{m['repo']}#{m['pr']} as {short(m['merge_sha'])}" for m in story["merges"]
+    ]
+    lines.append(f"merges    {', '.join(merges) or 'none'}")
+    lines.append(
+        f"ended     {ended['at'] + ' (' + str(ended['reason']) + ')' if ended else 'not yet'}"
+    )
+    lines.append("")
+    return lines
 
 
 def _every(page_of: Callable[..., Any], filters: Any) -> list[Any]:

@@ -37,6 +37,7 @@ COMMAND_FAMILIES = {
     "evidence": "evidence_commands:evidence",
     "freeze": "containment_commands:freeze_command",
     "session": "containment_commands:session_group",
+    "hook": "hook_commands:hook",
 }
 
 

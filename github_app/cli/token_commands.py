@@ -37,7 +37,7 @@ def _creator() -> str:
 
 @click.group()
 def token() -> None:
-    """API tokens for auditors and admins."""
+    """API tokens for auditors, admins and agents."""
 
 
 @token.command("create")
@@ -45,15 +45,19 @@ def token() -> None:
     "--role",
     type=click.Choice(ROLES),
     required=True,
-    help="auditor: read only; admin: read and containment.",
+    help="auditor: read only; admin: read and containment; agent: post agent hook events.",
 )
 @click.option("--name", required=True, help="Who or what holds the token (unique while active).")
+@click.option(
+    "--login",
+    help="agent tokens: the GitHub login of the developer (the sessions' attested launcher).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (includes the token).")
-def create_command(role: str, name: str, as_json: bool) -> None:
+def create_command(role: str, name: str, login: str | None, as_json: bool) -> None:
     """Create a token and print it (once: it cannot be shown again)."""
     store = open_token_store()
     try:
-        created, secret = store.create(name, role, created_by=_creator())
+        created, secret = store.create(name, role, created_by=_creator(), login=login)
     except TokenError as error:
         raise click.ClickException(str(error)) from None
     if as_json:
@@ -61,7 +65,9 @@ def create_command(role: str, name: str, as_json: bool) -> None:
         return
     click.echo(secret)
     click.echo(
-        f"token {created.id} {created.name!r} ({created.role}) created; the token above is "
+        f"token {created.id} {created.name!r} ({created.role}"
+        + (f", launcher @{created.login}" if created.login else "")
+        + ") created; the token above is "
         "shown only this once: store it now.",
         err=True,
     )
@@ -96,8 +102,9 @@ def list_command(active: bool, as_json: bool) -> None:
             t.created_at.isoformat(timespec="seconds"),
             t.created_by,
             t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "",
+            t.login or "",
         ]
         for t in tokens
     ]
-    headers = ["id", "name", "role", "created", "created by", "revoked"]
+    headers = ["id", "name", "role", "created", "created by", "revoked", "login"]
     click.echo(tabulate(rows, headers=headers) if rows else "(no tokens)")

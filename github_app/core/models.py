@@ -127,3 +127,7 @@ class Attribution(Frozen):
     launched_by: str | None = None  # login of the accountable developer, when known
     ai_assisted: bool = False  # AI suggestions accepted (e.g. Copilot Autofix) but no agent
     co_authors: tuple[GitIdentity, ...] = Field(default=())  # every Co-authored-by trailer seen
+    # Set from agent session events, not from git: the launcher is the login of the agent token
+    # that started the session, and any trailer naming someone else is a conflict to show.
+    launcher_attested: bool = False
+    launcher_conflicts: tuple[str, ...] = ()

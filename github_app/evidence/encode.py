@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -108,14 +107,3 @@ def csv_checkpoint_row(checkpoint: BaseModel | None) -> str:
     row["kind"] = CHECKPOINT_MARKER
     row["data"] = canonical_json(checkpoint_record(checkpoint))
     return _csv_text([[row[column] for column in CSV_COLUMNS]])
-
-
-def record_from_csv(row: dict[str, str]) -> dict[str, Any]:
-    """Turn a CSV row (as ``csv.DictReader`` reads it) back into an entry record."""
-    record: dict[str, Any] = {col: (row.get(col) or None) for col in CSV_COLUMNS}
-    for column in ("seq", "repo_id", "pr"):
-        if record[column] is not None:
-            record[column] = int(record[column])
-    record["session_derived"] = row.get("session_derived") == "true"
-    record["data"] = json.loads(row["data"]) if row.get("data") else {}
-    return record

@@ -128,11 +128,6 @@ def change_row(entry: LedgerEntry, flags: ChangeFlags) -> ChangeRow:
     )
 
 
-def change_rows(entries: Iterable[LedgerEntry], flags: ChangeFlags) -> list[ChangeRow]:
-    """Rows for every change entry among ``entries``, in ledger order."""
-    return [change_row(entry, flags) for entry in entries if entry.kind in CHANGE_KINDS]
-
-
 def _strings(value: object) -> tuple[str, ...]:
     """A list of logins from entry data, tolerating a missing or malformed value."""
     if not isinstance(value, list | tuple):

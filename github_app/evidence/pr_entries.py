@@ -173,6 +173,8 @@ def state_entries(
             "title": pr.title,
             "head_ref": pr.head_ref,
             "base_ref": pr.base_ref,
+            "launcher_attested": attribution.launcher_attested,
+            "launcher_conflicts": list(attribution.launcher_conflicts),
         }
         detection = make_entry(
             stamp, "agent_change_detected", actor=pr.author.login, data=detected, **common

@@ -38,6 +38,9 @@ from github_app.logs import get_logger
 from github_app.metrics import DECISIONS
 from github_app.policy.evaluate import Decision, EvaluationInput, evaluate
 from github_app.policy.loader import EffectivePolicy
+from github_app.sessions.attestation import apply_attestation
+from github_app.sessions.attestation import session_ids as attested_session_ids
+from github_app.state.agent_sessions import attested_sessions
 from github_app.state.decisions import CommitCheck, PrRecord
 
 log = get_logger(__name__)
@@ -115,6 +118,13 @@ async def evaluate_pull_request(
         threshold=rules.detection.threshold_strength,
         assisted_is_agent=rules.detection.ai_assisted_is_agent,
     )
+    # Agent sessions: an attested launcher (agent token) replaces the trailer's, and blocks
+    # under session.require_attested when there is none (github_app.sessions.attestation).
+    attested = await asyncio.to_thread(
+        attested_sessions, services.ledger, attested_session_ids(attribution)
+    )
+    attestation = apply_attestation(attribution, attested, rules)
+    attribution = attestation.attribution
     reviewers = await reviewer_facts(ctx.gh, pr, facts.reviews, referenced_teams(rules))
     inputs = EvaluationInput(
         pr=pr,
@@ -127,6 +137,8 @@ async def evaluate_pull_request(
         reviewer_facts=reviewers,
         agent_logins=agent_logins(catalogue),
         incomplete=facts.incomplete,
+        extra_exclusions=attestation.exclusions,
+        session_block=attestation.blocking,
         **await _containment(services, pr, attribution.session_id),
     )
     return Evaluation(pr, facts, policy, policy_error, attribution, evaluate(inputs), inputs)

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from github_app.context import AppServices
@@ -27,6 +28,8 @@ from github_app.jobs.denials import pull_denials_safely
 from github_app.jobs.installations import for_each_repository
 from github_app.jobs.sweep import sweep_all
 from github_app.logs import get_logger
+from github_app.sessions.records import FLUSH_AFTER_SECONDS
+from github_app.state.agent_sessions import AgentSessions
 
 log = get_logger(__name__)
 
@@ -62,8 +65,17 @@ def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
     async def sweep() -> object:
         return await sweep_all(services)
 
+    async def agent_operations() -> object:
+        # Quiet sessions' buffered operations reach the ledger within FLUSH_AFTER_SECONDS.
+        return await asyncio.to_thread(
+            AgentSessions(services.db, services.ledger).flush_waiting,
+            datetime.now(UTC),
+            timedelta(seconds=FLUSH_AFTER_SECONDS),
+        )
+
     return [
         PeriodicJob("containment", CONTAINMENT_POLL_SECONDS, services.containment_watch.check),
+        PeriodicJob("agent_operations", FLUSH_AFTER_SECONDS / 2, agent_operations),
         PeriodicJob("pull_denials", DENIALS_INTERVAL_SECONDS, denials),
         PeriodicJob("sweep", services.settings.countersign_sweep_minutes * 60, sweep),
         PeriodicJob(

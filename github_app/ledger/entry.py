@@ -45,6 +45,10 @@ EntryKind = Literal[
     "drill",
     "policy_invalid",
     "backfill",
+    "session_started",
+    "agent_operation",
+    "operation_denied",
+    "session_ended",
 ]
 ENTRY_KINDS: tuple[str, ...] = get_args(EntryKind)
 GENESIS_HASH = "0" * 64

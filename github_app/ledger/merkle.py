@@ -91,13 +91,6 @@ class MerkleFrontier:
         return MerkleFrontier(self.size, self.stack)
 
 
-def merkle_root(leaves: Iterable[bytes]) -> bytes:
-    """RFC 9162 tree hash of leaf hashes, in one streaming pass."""
-    frontier = MerkleFrontier()
-    frontier.extend(leaves)
-    return frontier.root()
-
-
 def _largest_power_of_two_below(n: int) -> int:
     """The largest power of two strictly less than ``n`` (n ≥ 2)."""
     return 1 << ((n - 1).bit_length() - 1)
@@ -215,10 +208,3 @@ def root_from_inclusion_proof(
         fn >>= 1
         sn >>= 1
     return node if sn == 0 else None
-
-
-def verify_inclusion(
-    leaf: bytes, index: int, size: int, path: Sequence[bytes], root: bytes
-) -> bool:
-    """True when ``path`` proves ``leaf`` is at ``index`` in the tree of ``size`` with ``root``."""
-    return root_from_inclusion_proof(leaf, index, size, path) == root

@@ -126,7 +126,14 @@ class PathRule(PolicyModel):
         default=None, description="An additional approval these files need."
     )
     agents_forbidden: bool = Field(
-        default=False, description="Agent changes may not touch these files at all."
+        default=False,
+        description="Agent changes may not touch these files at all (and an agent's hook "
+        "denies its tools writing them).",
+    )
+    agents_may_not_read: bool = Field(
+        default=False,
+        description="An agent's hook denies its tools reading or writing these files "
+        "(the data-classification control on agent access).",
     )
 
 
@@ -160,6 +167,11 @@ class Session(PolicyModel):
         default=True,
         description="Accept an id Countersign derived (pr:<repo-id>:<number>) when the "
         "commits carried none.",
+    )
+    require_attested: bool = Field(
+        default=False,
+        description="Block agent changes whose session was never started through an agent "
+        "token (POST /api/v1/agent/events), so its launcher is not attested.",
     )
 
 

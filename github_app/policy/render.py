@@ -37,6 +37,8 @@ def _attribution_lines(attribution: Attribution) -> list[str]:
     if attribution.session_derived:
         session += " (derived: no session marker on the commits)"
     launcher = f"@{attribution.launched_by.lstrip('@')}" if attribution.launched_by else "unknown"
+    if attribution.launcher_attested:
+        launcher += " (attested: the session was started with this developer's agent token)"
     lines = [
         f"**Agent:** {_code(attribution.agent or 'unknown-agent')}",
         f"**Session:** {session}",
@@ -108,6 +110,7 @@ def render_markdown(
     every review with the reason it counted or not, and what would make the check pass."""
     lines = [f"**{_cell(decision.title)}**", "", _cell(decision.summary), ""]
     lines += _attribution_lines(attribution)
+    lines += _bullets("Launcher conflicts", attribution.launcher_conflicts)
     lines += _bullets(
         "Files agents may not change", (_code(path) for path in decision.forbidden_paths)
     )

@@ -96,6 +96,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("paths",), _union, notes=False),
     Rule(("session", "require_id"), _either),
     Rule(("session", "allow_derived"), _both),
+    Rule(("session", "require_attested"), _either),
     Rule(("direct_push", "count_human_pushes"), _either),
     Rule(("direct_push", "open_issue"), _either),
     Rule(("direct_push", "alert"), _either),

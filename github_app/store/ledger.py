@@ -40,7 +40,6 @@ from github_app.store.tables import ledger_checkpoints, ledger_entries
 
 READ_BATCH = 1000
 VERIFY_BATCH = 10_000
-_ROW_SEQ = ROW_FIELDS.index("seq")
 _LOCK_AND_HEAD_SQL = (
     "SELECT pg_advisory_xact_lock(hashtext('countersign:ledger:' || current_schema())); "
     "SELECT seq, hash FROM ledger_entries ORDER BY seq DESC LIMIT 1"

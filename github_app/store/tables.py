@@ -16,7 +16,7 @@ from github_app.store.types import UTCDateTime
 metadata = sa.MetaData()
 
 DELIVERY_STATUSES = ("pending", "processing", "done", "failed", "dead")
-TOKEN_ROLES = ("auditor", "admin")
+TOKEN_ROLES = ("auditor", "admin", "agent")
 APPEND_ONLY_TABLES = ("ledger_entries", "ledger_checkpoints", "access_log")
 
 
@@ -110,6 +110,7 @@ api_tokens = sa.Table(
     sa.Column("created_by", sa.Text()),
     sa.Column("last_used_at", UTCDateTime()),
     sa.Column("revoked_at", UTCDateTime()),
+    sa.Column("login", sa.Text()),  # agent tokens: the developer's GitHub login
     sa.CheckConstraint(sa.column("role").in_(TOKEN_ROLES), name="ck_api_tokens_role"),
     sa.Index(
         "ux_api_tokens_active_name",
@@ -194,4 +195,18 @@ sync_cursors = sa.Table(
     sa.Column("name", sa.Text(), primary_key=True),
     sa.Column("value", sa.Text(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), **_now()),
+)
+
+agent_operation_buffer = sa.Table(
+    "agent_operation_buffer",
+    metadata,
+    sa.Column("id", _bigint(), primary_key=True, autoincrement=True),
+    sa.Column("session_id", sa.Text(), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("agent", sa.Text(), nullable=False),
+    sa.Column("launched_by", sa.Text(), nullable=False),
+    sa.Column("actor", sa.Text(), nullable=False),
+    sa.Column("repo", sa.Text()),
+    sa.Column("operation", sa.Text(), nullable=False),
+    sa.Index("ix_agent_operation_buffer_session", "session_id", "id"),
 )

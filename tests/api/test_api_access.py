@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from openapi_spec_validator import validate
 
 from github_app.api import access as auth
-from github_app.api.openapi import openapi_document
+from github_app.api.routes import openapi_document
 from github_app.store.tables import access_log
 from tests.api.conftest import Tokens, bearer
 from tests.api.scenario import ApiServices

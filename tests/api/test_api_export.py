@@ -7,11 +7,11 @@ import io
 import json
 
 from github_app.api import export
-from github_app.evidence.encode import record_from_csv
 from github_app.evidence.offline import verify_export
 from github_app.ledger import NewEntry
 from tests.api.conftest import Tokens
 from tests.api.scenario import CHECKPOINTED, TOTAL
+from tests.support.evidence_reading import record_from_csv
 
 
 def split_jsonl(text: str) -> tuple[list[dict], dict | None]:

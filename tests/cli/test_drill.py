@@ -35,7 +35,7 @@ def test_every_control_holds_and_the_drill_is_recorded(store_env):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["passed"] is True
-    assert len(report["controls"]) == 6
+    assert len(report["controls"]) == 9
     [entry] = drill_entries(store_env)
     assert entry.data["passed"] is True and entry.seq == report["seq"]
 

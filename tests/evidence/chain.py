@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from github_app.ledger import GENESIS_HASH, LedgerEntry, NewEntry
 from github_app.ledger.checkpoints import Checkpoint, CheckpointSigner
-from github_app.ledger.merkle import leaf_hash, merkle_root
+from github_app.ledger.merkle import leaf_hash
+from tests.support.evidence_reading import merkle_root
 
 T0 = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -11,13 +11,13 @@ import sqlalchemy as sa
 from github_app.cli.containment_commands import freeze_command, session_group
 from github_app.cli.evidence_commands import evidence
 from github_app.cli.root import main
-from github_app.evidence.encode import record_from_csv
 from github_app.evidence.offline import verify_export
 from github_app.ledger import verify_proof_offline
 from github_app.state.containment import Containment
 from tests.api.scenario import CHECKPOINTED, EXPECTED_STATUSES, TOTAL
 from tests.evidence.conftest import Cli
 from tests.support.databases import drop_append_only_guards
+from tests.support.evidence_reading import record_from_csv
 
 
 def as_json(result) -> object:

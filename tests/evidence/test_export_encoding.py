@@ -11,6 +11,7 @@ import pytest
 from github_app.evidence import encode
 from github_app.evidence.offline import verify_export
 from tests.evidence.chain import build_chain, checkpoint_of, new_signer
+from tests.support.evidence_reading import record_from_csv
 
 SPECS = [
     {
@@ -73,7 +74,7 @@ def test_csv_round_trip_verifies(entries, signer) -> None:
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert list(rows[0]) == list(encode.CSV_COLUMNS)
     assert rows[-1]["kind"] == "checkpoint"
-    records = [encode.record_from_csv(row) for row in rows[:-1]]
+    records = [record_from_csv(row) for row in rows[:-1]]
     assert records == [encode.entry_record(e) for e in entries]
     assert verify_export(records, json.loads(rows[-1]["data"])).ok
 

@@ -6,9 +6,10 @@ import random
 
 import pytest
 
-from github_app.evidence.population import change_row, change_rows, collect_flags
+from github_app.evidence.population import change_row, collect_flags
 from github_app.evidence.sample import draw_sample
 from tests.evidence.chain import build_chain, entry
+from tests.support.evidence_reading import change_rows
 
 PASSING = {
     "state": "approved",

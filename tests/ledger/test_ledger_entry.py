@@ -41,6 +41,10 @@ PRODUCT_KINDS = [
     "drill",
     "policy_invalid",
     "backfill",
+    "session_started",
+    "agent_operation",
+    "operation_denied",
+    "session_ended",
 ]
 
 

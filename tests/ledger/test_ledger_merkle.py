@@ -13,11 +13,10 @@ from github_app.ledger.merkle import (
     inclusion_proof,
     inclusion_ranges,
     leaf_hash,
-    merkle_root,
     node_hash,
     root_from_inclusion_proof,
-    verify_inclusion,
 )
+from tests.support.evidence_reading import merkle_root, verify_inclusion
 
 # The Certificate Transparency test vectors (RFC 6962 trees, same hashing as RFC 9162).
 CT_LEAVES = [

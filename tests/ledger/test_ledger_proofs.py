@@ -14,11 +14,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from github_app.ledger import CheckpointSigner, verify_proof_offline
 from github_app.ledger.checkpoints import signature_is_valid
-from github_app.ledger.merkle import leaf_hash, merkle_root
+from github_app.ledger.merkle import leaf_hash
 from github_app.store import Database
 from github_app.store.ledger import Ledger, LedgerError
 from github_app.store.tables import ledger_checkpoints
 from tests.ledger.helpers import FakeClock, make_entry
+from tests.support.evidence_reading import merkle_root
 
 
 def expected_root(ledger: Ledger, size: int) -> str:

@@ -98,6 +98,7 @@ async def test_default_jobs_are_containment_denials_and_the_sweep(app_harness):
     jobs = default_jobs(app_harness.services)
     assert [(j.name, j.interval_seconds) for j in jobs] == [
         ("containment", 5.0),
+        ("agent_operations", 5.0),
         ("pull_denials", 3600.0),
         ("sweep", app_harness.services.settings.countersign_sweep_minutes * 60),
         ("checkpoint", app_harness.services.settings.countersign_checkpoint_minutes * 60),

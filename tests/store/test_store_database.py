@@ -30,6 +30,7 @@ ALL_TABLES = {
     "sync_cursors",
     "check_runs",
     "alembic_version",
+    "agent_operation_buffer",
 }
 
 

@@ -1,7 +1,7 @@
 """Exactly once, in order: idempotent ledger appends, one check run per commit, ordered state.
 
 Revision ID: ledger_idempotency
-Revises: delivery_keys
+Revises: agent_tokens
 
 * ``ledger_entries.idempotency_key`` (unique; ``NULL`` for entries appended without one, which
   both backends allow any number of).  It names the *effect* an entry records — one
@@ -26,7 +26,7 @@ from alembic import op
 from github_app.store.types import UTCDateTime
 
 revision = "ledger_idempotency"
-down_revision = "delivery_keys"
+down_revision = "agent_tokens"
 branch_labels = None
 depends_on = None
 
