@@ -282,7 +282,7 @@ async def run_crash_test(
         restarted = time.monotonic()
         load.live = list(nodes)
         await load.redeliver_refused()
-        await load.github_outage(4)
+        await load.github_outage(6)
         await load.send(third)
         quiet_after = await wait_until_quiet(db, load.accepted)
         since_restart = time.monotonic() - restarted
@@ -308,7 +308,7 @@ async def run_crash_test(
 
 async def test_two_replicas_on_postgresql_survive_kill_and_outage(tmp_path, app_private_key_pem):
     with postgres_schema_url() as url:
-        await run_crash_test(url, tmp_path, app_private_key_pem, replicas=2, prs=100, seed=7)
+        await run_crash_test(url, tmp_path, app_private_key_pem, replicas=2, prs=80, seed=7)
 
 
 async def test_one_replica_on_sqlite_survives_kill_restart_and_outage(
