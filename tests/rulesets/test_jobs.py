@@ -124,3 +124,13 @@ async def test_the_checkpoint_job_signs_entries_left_after_the_last_due_checkpoi
     )
     await job.run()
     assert services.ledger.latest_checkpoint().size == 1
+
+
+async def test_a_sweep_already_running_elsewhere_is_not_repeated(app_harness):
+    from github_app.jobs.sweep import sweep_all
+
+    services = app_harness.services
+    async with services.locks.try_hold("job", "sweep") as taken:
+        assert taken
+        assert await sweep_all(services) is None, "skipped: another sweep holds the job"
+    assert app_harness.github.requests("GET", "/app/installations") == []
