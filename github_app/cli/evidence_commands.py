@@ -188,6 +188,7 @@ def changes_command(repo, since, until, agent, as_json: bool) -> None:
 
 @evidence.command("sample")
 @click.option(
+    "-n",
     "--n",
     "n",
     type=click.IntRange(1, MAX_SAMPLE_SIZE),
