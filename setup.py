@@ -30,7 +30,9 @@ setup(
     ],
     package_dir={SHIPPED: ".", f"{SHIPPED}.policies": "policies"},
     package_data={
-        "github_app": ["**/*.yml", "**/*.json", "**/*.ini", "**/*.mako", "**/*.sql"],
+        "github_app": [
+            "**/*.yml", "**/*.json", "**/*.ini", "**/*.mako", "**/*.sql", "**/*.html", "**/*.css"
+        ],
         SHIPPED: ["app.yml", "LICENSE"],
         f"{SHIPPED}.policies": ["*.yml", "*.json"],
     },

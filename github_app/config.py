@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     # Names this process in delivery leases (``locked_by``); must stay the same across restarts
     # of one replica and differ between replicas.  Default: host name and port.
     countersign_replica_id: str | None = Field(default=None, max_length=200)
+    countersign_trust_proxy: bool = False
     countersign_data_dir: Path | None = None
 
     @property

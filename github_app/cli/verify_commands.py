@@ -71,6 +71,12 @@ def verify_command(
             f"OK: {report.entries_checked} entries and "
             f"{report.checkpoints_checked} checkpoints verified"
         )
+        unsigned = report.entries_checked - (report.latest_checkpoint_size or 0)
+        if unsigned:
+            click.echo(
+                f"{unsigned} recent entr{'y is' if unsigned == 1 else 'ies are'} chained but "
+                "not yet covered by a signed checkpoint"
+            )
     else:
         click.echo(f"FAILED: {report.problem}")
         if report.first_bad_seq is not None:

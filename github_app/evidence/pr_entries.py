@@ -251,6 +251,7 @@ def merge_entries(stamp: Stamp, judgement: Judgement, merged_at: datetime) -> li
         "state": decision.state,
         "passing": decision.passing,
         "title": pr.title,
+        "author": pr.author.login,
     }
     common = {**_common(judgement, merged_at), "actor": snapshot["merged_by"]}
     entries = [make_entry(stamp, "merge", data=snapshot, **common)]

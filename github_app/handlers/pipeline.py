@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from github_app.actions.check_run import (
     check_run_body,
     commit_verdict,
+    details_url_for,
     find_check_run,
     publish_check_run,
 )
@@ -224,7 +225,8 @@ async def publish(
     services, pr = ctx.services, ev.pr
     ev = await _with_current_containment(services, ev)
     ignored = ev.policy.ignored if ev.policy else ()
-    body = check_run_body(ev.decision, ev.attribution, pr, ignored)
+    details_url = details_url_for(services.settings.countersign_public_url, pr)
+    body = check_run_body(ev.decision, ev.attribution, pr, ignored, details_url=details_url)
     entries = state_entries(ctx.stamp, previous, ev.judgement, occurred_at)
     version = (previous.version if previous else 0) + (1 if writes_decision(entries) else 0)
     new_state = PrRecord(

@@ -7,6 +7,7 @@ from aiohttp import web
 from github_app.api.routes import ON_CONTAINMENT_CHANGE, add_api_routes
 from github_app.app_keys import SERVICES
 from github_app.config import Settings
+from github_app.console import add_console_routes
 from github_app.github.client import GitHubClient
 from github_app.server.health import healthz, metrics, readyz
 from github_app.server.pages import index
@@ -29,6 +30,7 @@ def create_app(
     guard = SetupGuard()
     app[SETUP_GUARD] = guard
     add_api_routes(app)
+    add_console_routes(app)
 
     async def reevaluate_after_containment(_event: object) -> None:
         # The watch compares the whole containment state, so what changed does not matter.

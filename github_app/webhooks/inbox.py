@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from github_app.store import tables
 from github_app.store.database import Database
 
-MAX_ATTEMPTS = 16  # about 12 hours of backoff: outlasts a GitHub outage or a rate-limit reset
+MAX_ATTEMPTS = 16  # about 6.4 hours of backoff: outlasts a GitHub outage or a rate-limit reset
 LEASE = timedelta(seconds=20)  # renewed every LEASE / 4 while the delivery is being worked on
 
 

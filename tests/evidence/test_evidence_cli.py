@@ -38,6 +38,7 @@ def test_commands_are_exposed_for_the_root_group() -> None:
         "verify",
         "prove",
         "public-key",
+        "access-log",
     }
 
 
@@ -70,7 +71,7 @@ def test_sample_is_reproducible(seeded_cli: Cli) -> None:
 def test_exceptions_include_overdue(seeded_cli: Cli) -> None:
     items = as_json(seeded_cli.run(evidence, "exceptions", "--json"))
     assert ("overdue_post_review", 10) in {(i["type"], i["seq"]) for i in items}
-    assert "6 exception(s)" in seeded_cli.run(evidence, "exceptions").stdout
+    assert "5 exception(s)" in seeded_cli.run(evidence, "exceptions").stdout
 
 
 def test_session_timeline(seeded_cli: Cli) -> None:
@@ -107,6 +108,7 @@ def test_csv_export_file(seeded_cli: Cli, tmp_path) -> None:
 def test_verify_passes_then_names_the_first_tampered_entry(seeded_cli: Cli) -> None:
     ok = seeded_cli.run(evidence, "verify")
     assert f"OK: {TOTAL} entries" in ok.stdout
+    assert "1 recent entry is chained but not yet covered by a signed checkpoint" in ok.stdout
     drop_append_only_guards(seeded_cli.db)
     with seeded_cli.db.transaction() as conn:
         conn.execute(sa.text("UPDATE ledger_entries SET actor = 'nobody' WHERE seq = 7"))
@@ -170,6 +172,20 @@ def test_verify_offline_from_an_export_bundle_and_the_public_key(seeded_cli: Cli
         evidence, "verify", "--export", str(bundle), "--public-key", str(key), code=1
     )
     assert f"first broken entry: {altered['seq']}" in failed.stdout
+
+
+def test_verify_offline_refuses_an_export_without_its_checkpoint(seeded_cli: Cli, tmp_path):
+    """A rewritten export with its checkpoint line dropped must not pass for the trusted key."""
+    bundle, key = tmp_path / "ledger.jsonl", tmp_path / "ledger.pub"
+    seeded_cli.run(evidence, "export", "--format", "jsonl", "-o", str(bundle))
+    key.write_text(seeded_cli.run(evidence, "public-key").stdout)
+    lines = bundle.read_text().splitlines()
+    assert json.loads(lines[-1])["checkpoint"] is not None
+    bundle.write_text("\n".join([*lines[:-1], json.dumps({"checkpoint": None})]) + "\n")
+    failed = seeded_cli.run(
+        evidence, "verify", "--export", str(bundle), "--public-key", str(key), code=1
+    )
+    assert failed.stdout.startswith("FAILED: the export carries no signed checkpoint")
 
 
 def test_verify_offline_rejects_a_bundle_signed_by_another_key(seeded_cli: Cli, tmp_path):
