@@ -1,7 +1,7 @@
 """Exactly once, in order: idempotent ledger appends, one check run per commit, ordered state.
 
 Revision ID: ledger_idempotency
-Revises: agent_tokens
+Revises: console_sessions
 
 * ``ledger_entries.idempotency_key`` (unique; ``NULL`` for entries appended without one, which
   both backends allow any number of).  It names the *effect* an entry records — one
@@ -26,7 +26,7 @@ from alembic import op
 from github_app.store.types import UTCDateTime
 
 revision = "ledger_idempotency"
-down_revision = "agent_tokens"
+down_revision = "console_sessions"
 branch_labels = None
 depends_on = None
 
