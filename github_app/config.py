@@ -12,6 +12,7 @@ malformed setting stops start-up with one line naming the variable (:class:`Conf
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     countersign_checkpoint_minutes: float = Field(default=60.0, gt=0)
     countersign_sweep_minutes: float = Field(default=15.0, gt=0)
     countersign_public_url: str | None = None
+    # Names this process in delivery leases (``locked_by``); must stay the same across restarts
+    # of one replica and differ between replicas.  Default: host name and port.
+    countersign_replica_id: str | None = Field(default=None, max_length=200)
     countersign_trust_proxy: bool = False
     # Witnessed checkpoints: OWNER/REPO, or a repository name looked up in the App's one
     # organisation installation; empty turns witnessing off.
@@ -121,6 +125,11 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return value
+
+    @property
+    def replica_id(self) -> str:
+        """This replica's name in delivery leases."""
+        return self.countersign_replica_id or f"{socket.gethostname()}:{self.port}"
 
     @property
     def setup_mode(self) -> bool:

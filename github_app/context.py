@@ -20,6 +20,7 @@ from github_app.github.client import GitHubClient
 from github_app.policy.model import Policy
 from github_app.state.containment import Containment
 from github_app.state.decisions import DecisionState
+from github_app.state.locks import WorkLocks
 from github_app.store.database import Database
 from github_app.store.ledger import Ledger
 
@@ -31,6 +32,7 @@ class AppServices(Protocol):
     db: Database
     ledger: Ledger
     decisions: DecisionState
+    locks: WorkLocks
     containment: Containment
     default_policy: Policy
     catalogue: Catalogue  # the shipped catalogue (the fallback when an extension is invalid)

@@ -24,6 +24,7 @@ from github_app.state.agent_sessions import AgentSessions
 from github_app.state.containment import Containment
 from github_app.state.decisions import DecisionState
 from github_app.state.hook_state import HookState
+from github_app.state.locks import WorkLocks
 from github_app.store.database import Database
 from github_app.store.ledger import Ledger
 from github_app.webhooks.dispatch import dispatch
@@ -42,6 +43,7 @@ class Services:
     ledger: Ledger
     inbox: Inbox
     decisions: DecisionState
+    locks: WorkLocks
     containment: Containment
     default_policy: Policy
     catalogue: Catalogue
@@ -63,6 +65,7 @@ class Services:
             self.inbox,
             partial(dispatch, self),
             concurrency=self.settings.countersign_worker_concurrency,
+            replica=self.settings.replica_id,
         )
         self.containment_watch = ContainmentWatch(self)
         self.scheduler = Scheduler(default_jobs(self))
@@ -103,6 +106,7 @@ class Services:
             ledger=ledger,
             inbox=Inbox(db),
             decisions=DecisionState(db),
+            locks=WorkLocks(db),
             containment=Containment(db),
             default_policy=load_default_policy(),
             catalogue=load_catalogue(),

@@ -68,13 +68,61 @@ def check_run_body(
 
 
 async def publish_check_run(
-    gh: GitHubAPI, pr: PullRequest, body: dict, existing_id: int | None
+    gh: GitHubAPI, repo_full_name: str, body: dict, existing_id: int | None
 ) -> int:
     """Create the check run on the head SHA, or update the one we created before; returns its id."""
-    base = f"/repos/{pr.repo_full_name}/check-runs"
+    base = f"/repos/{repo_full_name}/check-runs"
     if existing_id is not None:
         update = {key: value for key, value in body.items() if key != "head_sha"}
         await gh.patch(f"{base}/{existing_id}", data=update)
         return existing_id
     created = await gh.post(base, data=body)
     return int(created["id"])
+
+
+# -- one check run per commit ------------------------------------------------------------------
+
+# How strict a conclusion is: the verdict on a commit is the strictest over its open PRs.
+_STRICTNESS = {"success": 0, "action_required": 1, "failure": 2}
+
+
+def strictness(conclusion: str | None) -> int:
+    """Rank of a conclusion; anything unknown counts as the strictest (fail closed)."""
+    return _STRICTNESS.get(conclusion or "", max(_STRICTNESS.values()))
+
+
+def commit_verdict(bodies: dict[int, dict]) -> tuple[int, dict]:
+    """The check run a commit shows, given each open PR's own check run (PR number -> body).
+
+    The strictest conclusion wins (ties: the lowest PR number), so a second PR whose head is
+    the same commit — from a fork, or into another base — can never turn a blocked agent
+    change green.  With several PRs the summary says which one decided.
+    """
+    ranked = sorted(bodies.items(), key=lambda item: (-strictness(item[1]["conclusion"]), item[0]))
+    number, strictest = ranked[0]
+    if len(ranked) == 1:
+        return number, strictest
+    listing = ", ".join(f"#{pr} ({body['conclusion']})" for pr, body in sorted(bodies.items()))
+    note = (
+        f"This commit is the head of several open pull requests: {listing}. "
+        f"It shows the strictest verdict, that of #{number}.\n\n"
+    )
+    output = dict(strictest["output"])
+    output["summary"] = (note + output["summary"])[:_MAX_TEXT]
+    return number, {**strictest, "output": output}
+
+
+async def find_check_run(
+    gh: GitHubAPI, repo_full_name: str, head_sha: str, app_id: int
+) -> int | None:
+    """The id of this App's ``countersign`` run on ``head_sha`` on GitHub, if one exists.
+
+    Used when a create may have reached GitHub without us learning its id (a 502, a crash), so
+    the next publish adopts that run instead of creating a second one.
+    """
+    runs = await gh.getitem(
+        f"/repos/{repo_full_name}/commits/{head_sha}/check-runs"
+        f"?check_name={CHECK_NAME}&app_id={app_id}&filter=all&per_page=100"
+    )
+    ids = [int(run["id"]) for run in runs.get("check_runs", [])]
+    return min(ids) if ids else None

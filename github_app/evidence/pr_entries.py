@@ -11,10 +11,18 @@ with which data) is tested here without I/O.
 * :func:`approval_entry` — an APPROVED review, with whether it counted and why.
 * :func:`post_review_entry` — an approving review of a merged emergency change by someone who did
   not ship it and who meets the same rules as an approval.
+
+Each entry carries an ``idempotency_key`` naming the effect it records, so the ledger keeps one
+entry per effect however often (or on however many replicas) the work is repeated: one
+``agent_change_detected`` per (PR, head), one ``approval_invalidated`` per (PR, old head), one
+``decision`` per change of state (the ``version`` of the published decision it follows), one
+``merge`` per PR, one ``approval`` per review.  :func:`delivery_key` keys any other entry by
+(delivery, kind, subject).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +30,7 @@ from typing import Any, Protocol
 
 from github_app.core.models import Account, Attribution, Commit, PullRequest, Review, Signal
 from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
-from github_app.ledger.entry import LedgerEntry, NewEntry
+from github_app.ledger.entry import LedgerEntry, NewEntry, canonical_json
 from github_app.policy.evaluate import Decision
 
 
@@ -56,6 +64,32 @@ class Published(Protocol):
 
     @property
     def state(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+def effect_key(kind: str, pr: PullRequest, *subject: object) -> str:
+    """The idempotency key of the one ``kind`` entry of ``pr`` about ``subject``."""
+    return ":".join(str(part) for part in (kind, pr.repo_id, pr.number, *subject))
+
+
+def delivery_key(entry: NewEntry) -> str | None:
+    """(delivery, kind, subject) for an entry without an effect key; None outside a delivery."""
+    if entry.delivery_id is None:
+        return None
+    subject = canonical_json(
+        [entry.repo_id, entry.pr, entry.head_sha, entry.actor, entry.session_id, entry.data]
+    )
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return f"delivery:{entry.delivery_id}:{entry.kind}:{digest}"
+
+
+def keyed(entry: NewEntry, key: str | None) -> NewEntry:
+    """``entry`` carrying ``key`` (unchanged when it already has one)."""
+    if entry.idempotency_key is not None or key is None:
+        return entry
+    return entry.model_copy(update={"idempotency_key": key})
 
 
 def make_entry(
@@ -159,11 +193,10 @@ def state_entries(
             "launcher_attested": attribution.launcher_attested,
             "launcher_conflicts": list(attribution.launcher_conflicts),
         }
-        entries.append(
-            make_entry(
-                stamp, "agent_change_detected", actor=pr.author.login, data=detected, **common
-            )
+        detection = make_entry(
+            stamp, "agent_change_detected", actor=pr.author.login, data=detected, **common
         )
+        entries.append(keyed(detection, effect_key(detection.kind, pr, pr.head_sha)))
     stale = stale_approvers(judgement.reviews, previous.head_sha) if previous and new_head else []
     if previous is not None and stale:
         invalidated = {
@@ -171,7 +204,8 @@ def state_entries(
             "approved_sha": previous.head_sha,
             "new_head_sha": pr.head_sha,
         }
-        entries.append(make_entry(stamp, "approval_invalidated", data=invalidated, **common))
+        invalidation = make_entry(stamp, "approval_invalidated", data=invalidated, **common)
+        entries.append(keyed(invalidation, effect_key(invalidation.kind, pr, previous.head_sha)))
     if previous is None or new_head or previous.state != decision.state:
         changed = {
             "state": decision.state,
@@ -181,11 +215,25 @@ def state_entries(
             "to_pass": list(decision.to_pass),
             "previous_state": previous.state if previous else None,
         }
-        entries.append(make_entry(stamp, "decision", data=changed, **common))
+        after = previous.version if previous is not None else 0
+        entries.append(
+            keyed(make_entry(stamp, "decision", data=changed, **common), decision_key(pr, after))
+        )
         if decision.state == "policy_invalid":
             error = {"error": judgement.policy_error}
-            entries.append(make_entry(stamp, "policy_invalid", data=error, **common))
+            invalid = make_entry(stamp, "policy_invalid", data=error, **common)
+            entries.append(keyed(invalid, effect_key(invalid.kind, pr, after)))
     return entries
+
+
+def decision_key(pr: PullRequest, after_version: int) -> str:
+    """The key of the ``decision`` entry that follows published decision ``after_version``."""
+    return effect_key("decision", pr, after_version)
+
+
+def writes_decision(entries: Iterable[NewEntry]) -> bool:
+    """Whether ``entries`` record a change of decision (the published version moves on)."""
+    return any(entry.kind == "decision" for entry in entries)
 
 
 def merge_entries(stamp: Stamp, judgement: Judgement, merged_at: datetime) -> list[NewEntry]:
@@ -213,7 +261,7 @@ def merge_entries(stamp: Stamp, judgement: Judgement, merged_at: datetime) -> li
     elif not decision.passing:
         unapproved = {**snapshot, "reason": decision.summary}
         entries.append(make_entry(stamp, "unapproved_merge", data=unapproved, **common))
-    return entries
+    return [keyed(entry, effect_key(entry.kind, pr)) for entry in entries]
 
 
 def approval_entry(
@@ -225,7 +273,7 @@ def approval_entry(
     decision = judgement.decision
     verdict = next((v for v in decision.approvals if v.review_id == review["id"]), None)
     reviewer = (review.get("user") or {}).get("login")
-    return make_entry(
+    entry = make_entry(
         stamp,
         "approval",
         occurred_at=occurred_at,
@@ -243,6 +291,7 @@ def approval_entry(
             "decision_state": decision.state,
         },
     )
+    return keyed(entry, effect_key("approval", judgement.pr, review["id"]))
 
 
 def meets_approval_rules(judgement: Judgement, review_id: int | None) -> bool:
@@ -319,4 +368,5 @@ def post_review_entry(
         field: getattr(emergency, field)
         for field in ("session_id", "session_derived", "agent", "launched_by")
     }
-    return entry.model_copy(update=same_session)
+    key = effect_key("post_review", pr, review_id if review_id is not None else reviewer.login)
+    return entry.model_copy(update={**same_session, "idempotency_key": key})

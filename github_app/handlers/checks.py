@@ -18,7 +18,8 @@ async def _reevaluate_numbers(ctx: HandlerContext, repository: dict, numbers: li
         pr_json = await ctx.gh.getitem(f"/repos/{repository['full_name']}/pulls/{number}")
         pr = github_json.pull_request(pr_json, repository)
         if pr.state == "open":
-            await reevaluate(ctx, pr, parse_time(None))
+            updated_at = parse_time(pr_json.get("updated_at"))
+            await reevaluate(ctx, pr, parse_time(None), seen_at=updated_at)
 
 
 @router.register("check_run", action="rerequested")

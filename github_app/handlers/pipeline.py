@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
-from github_app.actions.check_run import check_run_body, details_url_for, publish_check_run
+from github_app.actions.check_run import (
+    check_run_body,
+    commit_verdict,
+    details_url_for,
+    find_check_run,
+    publish_check_run,
+)
 from github_app.actions.record import record
 from github_app.context import AppServices, HandlerContext
+from github_app.core import github_json
 from github_app.core.catalogue import Catalogue
 from github_app.core.detection import detect
+from github_app.core.github_json import parse_time
 from github_app.core.models import Attribution, PullRequest, Review
 from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
-from github_app.evidence.pr_entries import Judgement, state_entries
+from github_app.evidence.pr_entries import Judgement, state_entries, writes_decision
 from github_app.github.codeowners import read_codeowners
 from github_app.github.facts import (
     PullRequestFacts,
@@ -30,6 +38,7 @@ from github_app.github.facts import (
     reviewer_facts,
     with_counts,
 )
+from github_app.logs import get_logger
 from github_app.metrics import DECISIONS
 from github_app.policy.codeowners import CodeOwnersFacts, owned_groups
 from github_app.policy.evaluate import (
@@ -44,9 +53,11 @@ from github_app.policy.model import Policy
 from github_app.sessions.attestation import apply_attestation
 from github_app.sessions.attestation import session_ids as attested_session_ids
 from github_app.state.agent_sessions import attested_sessions
-from github_app.state.decisions import PrRecord
+from github_app.state.decisions import CommitCheck, PrRecord
 from github_app.state.pushers import Pushers
 from github_app.state.retargets import Retargets
+
+log = get_logger(__name__)
 
 
 def agent_logins(catalogue: Catalogue) -> frozenset[str]:
@@ -247,28 +258,148 @@ async def _with_current_containment(services: AppServices, ev: Evaluation) -> Ev
     return replace(ev, inputs=inputs, decision=evaluate(inputs))
 
 
-async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) -> Evaluation:
-    """Update the check run, record what changed in the ledger, remember the state."""
+def is_older(previous: PrRecord | None, head_sha: str, seen_at: datetime | None) -> bool:
+    """Whether facts seen at ``seen_at`` (GitHub's ``pull_request.updated_at``) for head
+    ``head_sha`` are older than what was already applied to the PR.
+
+    Equal timestamps with another head are treated as older too: GitHub's timestamps have one
+    second of resolution, and only the current pull request can say which head came last.
+    """
+    if previous is None or previous.source_updated_at is None:
+        return False
+    if seen_at is None:
+        return True
+    if seen_at != previous.source_updated_at:
+        return seen_at < previous.source_updated_at
+    return head_sha != previous.head_sha
+
+
+def _newest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return max(known) if known else None
+
+
+async def current_pull_request(
+    ctx: HandlerContext, pr: PullRequest
+) -> tuple[PullRequest, datetime]:
+    """The pull request as GitHub has it now, and its ``updated_at``."""
+    item = await ctx.gh.getitem(f"/repos/{pr.repo_full_name}/pulls/{pr.number}")
+    return github_json.pull_request(item, item["base"]["repo"]), parse_time(item.get("updated_at"))
+
+
+async def publish(
+    ctx: HandlerContext,
+    ev: Evaluation,
+    occurred_at: datetime,
+    previous: PrRecord | None,
+    seen_at: datetime | None = None,
+) -> Evaluation:
+    """Record what changed (ledger and ``pr_decisions`` in one transaction), then publish the
+    verdict of the head commit.  Call with the PR's work lock held (see :func:`reevaluate`).
+
+    Recording first means a failed publish (a 502) is simply published again by the retry,
+    which then finds nothing new to record.
+    """
     services, pr = ctx.services, ev.pr
     ev = await _with_current_containment(services, ev)
-    previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
-    existing = previous.check_run_id if previous and previous.head_sha == pr.head_sha else None
     ignored = ev.policy.ignored if ev.policy else ()
     warnings = ev.policy.warnings if ev.policy else ()
     details_url = details_url_for(services.settings.countersign_public_url, pr)
     body = check_run_body(
         ev.decision, ev.attribution, pr, ignored, warnings, details_url=details_url
     )
-    check_run_id = await publish_check_run(ctx.gh, pr, body, existing)
-    await record(ctx, *state_entries(ctx.stamp, previous, ev.judgement, occurred_at))
-    await asyncio.to_thread(
-        services.decisions.put,
-        PrRecord(pr.repo_id, pr.number, pr.head_sha, ev.decision.state, check_run_id),
+    entries = state_entries(ctx.stamp, previous, ev.judgement, occurred_at)
+    version = (previous.version if previous else 0) + (1 if writes_decision(entries) else 0)
+    new_state = PrRecord(
+        pr.repo_id,
+        pr.number,
+        pr.head_sha,
+        ev.decision.state,
+        previous.check_run_id if previous and previous.head_sha == pr.head_sha else None,
+        source_updated_at=_newest(seen_at, previous.source_updated_at if previous else None),
+        version=version,
+        check_body=body,
+        is_open=pr.state == "open",
     )
+    await record(ctx, *entries, state=new_state)
+    await publish_commit_verdict(ctx, pr.repo_full_name, pr.repo_id, pr.head_sha)
     DECISIONS.labels(ev.decision.state).inc()
     return ev
 
 
-async def reevaluate(ctx: HandlerContext, pr: PullRequest, occurred_at: datetime) -> Evaluation:
-    """Evaluate and publish one open pull request."""
-    return await publish(ctx, await evaluate_pull_request(ctx, pr), occurred_at)
+async def publish_commit_verdict(
+    ctx: HandlerContext, repo_full_name: str, repo_id: int, head_sha: str
+) -> int | None:
+    """Publish on ``head_sha`` the strictest decision of its open PRs, on its one check run.
+
+    Holds the commit's work lock, so two PRs on one commit (or two replicas) never both create
+    a run.  A create whose answer was lost (a 502, a crash) leaves a marker; the next publish
+    looks the run up on GitHub before creating one.  Returns the check run id.
+    """
+    decisions = ctx.services.decisions
+    async with ctx.services.locks.hold("commit", repo_id, head_sha):
+        records = await asyncio.to_thread(decisions.open_on_commit, repo_id, head_sha)
+        bodies = {item.pr: item.check_body for item in records if item.check_body}
+        if not bodies:
+            return None
+        number, body = commit_verdict(bodies)
+        body = {**body, "completed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        stored = await asyncio.to_thread(decisions.check_of, repo_id, head_sha)
+        # Before one run per commit was stored, each PR kept the id of the run it created.
+        legacy = next((item.check_run_id for item in records if item.check_run_id), None)
+        run_id = stored.check_run_id if stored else legacy
+        if stored is not None and run_id is None:
+            app_id = ctx.services.settings.github_app_id or 0
+            run_id = await find_check_run(ctx.gh, repo_full_name, head_sha, app_id)
+        if run_id is None:
+            marker = CommitCheck(repo_id, head_sha, None, None, number)
+            await asyncio.to_thread(decisions.put_check, marker)
+        run_id = await publish_check_run(ctx.gh, repo_full_name, body, run_id)
+        published = CommitCheck(repo_id, head_sha, run_id, body["conclusion"], number)
+        await asyncio.to_thread(decisions.put_check, published)
+        return run_id
+
+
+async def reevaluate(
+    ctx: HandlerContext,
+    pr: PullRequest,
+    occurred_at: datetime,
+    *,
+    seen_at: datetime | None = None,
+) -> Evaluation:
+    """Evaluate and publish one pull request, one unit of work at a time per PR.
+
+    ``seen_at`` is GitHub's ``updated_at`` of the pull request in hand.  Work on one PR is
+    serialised across tasks and replicas (the PR's work lock); a delivery older than what was
+    already applied — a retry after a 502, a redelivery after a crash — never writes entries
+    for an old head: it reads the pull request as it is now and judges that instead.
+    """
+    services = ctx.services
+    async with services.locks.hold("pr", pr.repo_id, pr.number):
+        previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
+        if is_older(previous, pr.head_sha, seen_at):
+            log.info("delivery_older_than_state", repo=pr.repo_full_name, pr=pr.number)
+            pr, seen_at = await current_pull_request(ctx, pr)
+        evaluation = await evaluate_pull_request(ctx, pr)
+        return await publish(ctx, evaluation, occurred_at, previous, seen_at)
+
+
+async def close_pull_request(ctx: HandlerContext, pr: PullRequest, seen_at: datetime) -> None:
+    """A closed PR stops counting towards its head commit's verdict.
+
+    Its record keeps the closing time as the newest fact applied, so a retried older delivery
+    (a ``synchronize`` that failed before the close) re-reads the PR instead of reopening it.
+    The commit is published again when other open PRs still share it.
+    """
+    services = ctx.services
+    async with services.locks.hold("pr", pr.repo_id, pr.number):
+        previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
+        if previous is None:
+            return
+        closed = replace(
+            previous,
+            is_open=False,
+            source_updated_at=_newest(seen_at, previous.source_updated_at),
+        )
+        await asyncio.to_thread(services.decisions.put, closed)
+        await publish_commit_verdict(ctx, pr.repo_full_name, pr.repo_id, previous.head_sha)

@@ -12,7 +12,7 @@ from github_app.core import github_json
 from github_app.core.github_json import parse_time
 from github_app.core.models import PullRequest
 from github_app.evidence.pr_entries import merge_entries
-from github_app.handlers.pipeline import evaluate_pull_request, reevaluate
+from github_app.handlers.pipeline import close_pull_request, evaluate_pull_request, reevaluate
 from github_app.state.pushers import Pushed, Pushers
 
 router = routing.Router()
@@ -40,7 +40,8 @@ async def on_change(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     if event.data.get("action") in HEAD_CHANGES:
         await _remember_pusher(ctx, pr, event.data)
-    await reevaluate(ctx, pr, parse_time(event.data["pull_request"].get("updated_at")))
+    updated_at = parse_time(event.data["pull_request"].get("updated_at"))
+    await reevaluate(ctx, pr, updated_at, seen_at=updated_at)
 
 
 async def _remember_pusher(ctx: HandlerContext, pr: PullRequest, data: dict) -> None:
@@ -57,11 +58,13 @@ for _action in REEVALUATE_ON:
 
 @router.register("pull_request", action="closed")
 async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
-    """A merged agent PR is recorded (``evidence.pr_entries.merge_entries`` says how)."""
+    """A closed PR stops counting towards its commit's verdict; a merged agent PR is recorded
+    (``evidence.pr_entries.merge_entries`` says how)."""
     pr_json = event.data["pull_request"]
+    pr = github_json.pull_request(pr_json, event.data["repository"])
+    await close_pull_request(ctx, pr, parse_time(pr_json.get("updated_at")))
     if not pr_json.get("merged"):
         return
-    pr = github_json.pull_request(pr_json, event.data["repository"])
     # The policy as it was before the merge: a PR editing the policy is not judged by itself.
     base_sha = pr_json["base"].get("sha")
     merged_at = parse_time(pr_json.get("merged_at"))

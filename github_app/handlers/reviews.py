@@ -28,7 +28,8 @@ async def on_review(event: sansio.Event, ctx: HandlerContext) -> None:
         return
     if pr.state != "open":
         return
-    evaluation = await reevaluate(ctx, pr, occurred_at)
+    seen_at = parse_time(event.data["pull_request"].get("updated_at"))
+    evaluation = await reevaluate(ctx, pr, occurred_at, seen_at=seen_at)
     if event.data["action"] != "submitted":
         return
     if entry := approval_entry(ctx.stamp, evaluation.judgement, review_json, occurred_at):

@@ -26,7 +26,7 @@ from github_app.jobs.containment_watch import POLL_SECONDS as CONTAINMENT_POLL_S
 from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.denials import pull_denials_safely
 from github_app.jobs.installations import for_each_repository
-from github_app.jobs.sweep import sweep_repository
+from github_app.jobs.sweep import sweep_all
 from github_app.jobs.witness import witness_checkpoints
 from github_app.logs import get_logger
 from github_app.sessions.records import FLUSH_AFTER_SECONDS
@@ -65,7 +65,7 @@ def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
         return await for_each_repository(services, pull_denials_safely)
 
     async def sweep() -> object:
-        return await for_each_repository(services, sweep_repository)
+        return await sweep_all(services)
 
     async def agent_operations() -> object:
         # Quiet sessions' buffered operations reach the ledger within FLUSH_AFTER_SECONDS.

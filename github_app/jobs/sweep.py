@@ -1,9 +1,14 @@
 """The sweep: re-evaluate open pull requests whose webhook Countersign may have missed.
 
 Per repository, every open pull request is re-evaluated when Countersign's last decision
-(``pr_decisions``) is missing or for an older head, or when the head commit carries no
-``countersign`` check run from this App (deleted, or never published).  Others are left alone,
-so a quiet repository costs one request per open pull request.
+(``pr_decisions``) is missing or for an older head, when the head commit carries no
+``countersign`` check run from this App (deleted, or never published), or when that run shows
+another conclusion than the strictest decision of the commit's open pull requests (a wrong
+verdict is repaired).  Others are left alone, so a quiet repository costs one request per open
+pull request.
+
+Only one replica sweeps at a time (:func:`sweep_all` takes the sweep's work lock and skips the
+run when another replica holds it); each re-evaluation holds its PR's lock like any delivery.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import asyncio
 
 from gidgethub import GitHubException
 
-from github_app.context import HandlerContext
+from github_app.actions.check_run import commit_verdict
+from github_app.context import AppServices, HandlerContext
 from github_app.core import github_json
 from github_app.core.github_json import parse_time
 from github_app.core.models import PullRequest
 from github_app.handlers.pipeline import reevaluate
+from github_app.jobs.installations import for_each_repository
 from github_app.logs import get_logger
 from github_app.rulesets.desired import CHECK_CONTEXT
 from github_app.rulesets.sync import Repository
@@ -30,20 +37,43 @@ def decision_is_stale(record: PrRecord | None, head_sha: str) -> bool:
     return record is None or record.head_sha != head_sha
 
 
-async def has_check_run(ctx: HandlerContext, pr: PullRequest) -> bool:
-    """True when the App's ``countersign`` check run exists on the PR's head commit."""
+async def published_conclusions(ctx: HandlerContext, pr: PullRequest) -> list[str | None]:
+    """The conclusions of the App's ``countersign`` check runs on the PR's head commit."""
     app_id = ctx.services.settings.github_app_id
     runs = await ctx.gh.getitem(
         f"/repos/{pr.repo_full_name}/commits/{pr.head_sha}/check-runs"
-        f"?check_name={CHECK_CONTEXT}&app_id={app_id}&per_page=1"
+        f"?check_name={CHECK_CONTEXT}&app_id={app_id}&per_page=10"
     )
-    return bool(runs.get("total_count"))
+    return [run.get("conclusion") for run in runs.get("check_runs", [])]
+
+
+def expected_conclusion(records: list[PrRecord]) -> str | None:
+    """What the commit should show: the strictest conclusion of its open PRs' decisions."""
+    bodies = {item.pr: item.check_body for item in records if item.check_body}
+    return commit_verdict(bodies)[1]["conclusion"] if bodies else None
 
 
 async def needs_reevaluation(ctx: HandlerContext, pr: PullRequest) -> bool:
-    """True when the PR's decision is stale or its check run is missing."""
-    record = await asyncio.to_thread(ctx.services.decisions.get, pr.repo_id, pr.number)
-    return decision_is_stale(record, pr.head_sha) or not await has_check_run(ctx, pr)
+    """True when the PR's decision is stale, or its commit's check run missing or wrong."""
+    decisions = ctx.services.decisions
+    record = await asyncio.to_thread(decisions.get, pr.repo_id, pr.number)
+    if decision_is_stale(record, pr.head_sha):
+        return True
+    shown = await published_conclusions(ctx, pr)
+    if not shown:
+        return True
+    records = await asyncio.to_thread(decisions.open_on_commit, pr.repo_id, pr.head_sha)
+    expected = expected_conclusion(records)
+    if any(conclusion != expected for conclusion in shown):
+        log.warning(
+            "sweep_repairs_verdict",
+            repo=pr.repo_full_name,
+            pr=pr.number,
+            shown=shown,
+            expected=expected,
+        )
+        return True
+    return False
 
 
 async def sweep_repository(ctx: HandlerContext, repo: Repository, *, force: bool = False) -> int:
@@ -53,10 +83,20 @@ async def sweep_repository(ctx: HandlerContext, repo: Repository, *, force: bool
         pr = github_json.pull_request(item, item["base"]["repo"])
         try:
             if force or await needs_reevaluation(ctx, pr):
-                await reevaluate(ctx, pr, parse_time(item.get("updated_at")))
+                updated_at = parse_time(item.get("updated_at"))
+                await reevaluate(ctx, pr, updated_at, seen_at=updated_at)
                 count += 1
         except GitHubException as error:
             log.warning(
                 "sweep_pull_request_failed", repo=repo.full_name, pr=pr.number, error=str(error)
             )
     return count
+
+
+async def sweep_all(services: AppServices) -> list[int] | None:
+    """Sweep every repository, unless another replica is sweeping (then None)."""
+    async with services.locks.try_hold("job", "sweep") as taken:
+        if not taken:
+            log.info("sweep_skipped", reason="another replica is sweeping")
+            return None
+        return await for_each_repository(services, sweep_repository)

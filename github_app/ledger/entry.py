@@ -229,9 +229,15 @@ class _EntryFields(BaseModel):
 
 
 class NewEntry(_EntryFields):
-    """An entry to append: everything but the fields the ledger assigns."""
+    """An entry to append: everything but the fields the ledger assigns.
+
+    ``idempotency_key`` names the effect the entry records (see ``evidence.pr_entries``); the
+    ledger stores at most one entry per key.  It is storage metadata, not evidence: it is not
+    part of the sealed entry or its hash.
+    """
 
     kind: EntryKind
+    idempotency_key: str | None = None
 
 
 class LedgerEntry(_EntryFields):
@@ -258,7 +264,8 @@ class LedgerEntry(_EntryFields):
         cls, new: NewEntry, *, seq: int, id: str, recorded_at: datetime, prev_hash: str
     ) -> LedgerEntry:
         """Complete ``new`` with its ledger position and compute its hash."""
-        fields = new.__dict__ | {
+        fields = {name: value for name, value in new.__dict__.items() if name != "idempotency_key"}
+        fields |= {
             "seq": seq,
             "id": id,
             "recorded_at": recorded_at.astimezone(UTC),

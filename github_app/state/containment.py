@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from github_app.store import tables
-from github_app.store.database import Database
+from github_app.store.database import Database, insert_or_ignore
 
 
 @dataclass(frozen=True)
@@ -96,16 +96,13 @@ class Containment:
         if conn is None:
             with self._db.write_transaction() as own:
                 return self.revoke_session(session_id, reason, actor, conn=own)
-        table = tables.revoked_sessions
-        query = sa.select(table.c.session_id).where(table.c.session_id == session_id)
-        if conn.execute(query).first() is not None:
-            return False
-        conn.execute(
-            table.insert().values(
-                session_id=session_id, reason=reason, actor=actor, revoked_at=datetime.now(UTC)
-            )
-        )
-        return True
+        values = {
+            "session_id": session_id,
+            "reason": reason,
+            "actor": actor,
+            "revoked_at": datetime.now(UTC),
+        }
+        return insert_or_ignore(self._db, conn, tables.revoked_sessions, values)
 
     def is_revoked(self, session_id: str | None) -> bool:
         """Whether this session was revoked."""

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from github_app.store.database import Database
+from github_app.store.database import Database, insert_or_ignore, upsert
 from github_app.store.tables import sync_cursors
 
 
@@ -24,27 +24,16 @@ def read(db: Database, name: str) -> str | None:
 
 def write(db: Database, name: str, value: str) -> None:
     """Store ``value`` under ``name``, replacing what was there."""
-    now = datetime.now(UTC)
+    values = {"name": name, "value": value, "updated_at": datetime.now(UTC)}
     with db.transaction() as conn:
-        updated = conn.execute(
-            sync_cursors.update()
-            .where(sync_cursors.c.name == name)
-            .values(value=value, updated_at=now)
-        ).rowcount
-        if not updated:
-            conn.execute(sync_cursors.insert().values(name=name, value=value, updated_at=now))
+        conn.execute(upsert(db, sync_cursors, values, ["name"]))
 
 
 def claim(db: Database, name: str, value: str = "") -> bool:
     """Insert ``name``; ``True`` for the one caller that created it, ``False`` if it existed."""
-    try:
-        with db.transaction() as conn:
-            conn.execute(
-                sync_cursors.insert().values(name=name, value=value, updated_at=datetime.now(UTC))
-            )
-    except sa.exc.IntegrityError:
-        return False
-    return True
+    values = {"name": name, "value": value, "updated_at": datetime.now(UTC)}
+    with db.transaction() as conn:
+        return insert_or_ignore(db, conn, sync_cursors, values)
 
 
 def prune(db: Database, prefix: str, older_than: datetime) -> int:

@@ -24,6 +24,7 @@ from typing import Any, Literal, Self
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -189,6 +190,44 @@ class Database:
     def __exit__(self, *exc_info: object) -> None:
         """Dispose the pool."""
         self.dispose()
+
+
+# SQLSTATEs PostgreSQL uses for contention the next attempt resolves (serialisation failure,
+# deadlock detected, lock not available).
+_PG_CONTENTION = frozenset({"40001", "40P01", "55P03"})
+
+
+def is_contention(error: BaseException) -> bool:
+    """Whether ``error`` is the database being busy with other writers (retry later, quietly),
+    as opposed to a real failure."""
+    if not isinstance(error, sa.exc.OperationalError | sa.exc.DBAPIError):
+        return False
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) in _PG_CONTENTION:
+        return True
+    text = str(original or error).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def upsert(db: Database, table: sa.Table, values: dict[str, Any], keys: list[str]) -> Any:
+    """``INSERT … ON CONFLICT (keys) DO UPDATE SET`` every other column, for ``db``'s backend."""
+    dialect = postgresql if db.dialect == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values)
+    changed = {name: statement.excluded[name] for name in values if name not in keys}
+    return statement.on_conflict_do_update(index_elements=keys, set_=changed)
+
+
+def insert_or_ignore(
+    db: Database, conn: Connection, table: sa.Table, values: dict[str, Any]
+) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING``; ``True`` when the row was inserted.
+
+    ``RETURNING`` tells the two cases apart (the drivers' ``rowcount`` is not reliable here).
+    """
+    dialect = postgresql if db.dialect == "postgresql" else sqlite
+    key = next(iter(table.primary_key.columns))
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    return conn.execute(statement).first() is not None
 
 
 def alembic_config() -> Config:

@@ -110,20 +110,42 @@ class Ledger:
             return self._append_locked(own, batch)
 
     def _append_locked(self, conn: Connection, batch: list[NewEntry]) -> list[LedgerEntry]:
-        """Take the ledger lock, read the head, seal and insert ``batch``."""
+        """Take the ledger lock, read the head, seal and insert ``batch``.
+
+        An entry whose ``idempotency_key`` is already stored (or repeated earlier in the batch)
+        is not written again: its place in the result holds the stored entry.  The check runs
+        under the ledger lock, so it cannot race another appender; the unique index on the key
+        would refuse a duplicate regardless.
+        """
         head = _lock_and_read_head(conn) if self._db.dialect == "postgresql" else _head(conn)
         seq, prev_hash = head if head is not None else (0, GENESIS_HASH)
+        known = _stored_by_key(conn, [new.idempotency_key for new in batch])
         recorded_at = self._clock()
-        sealed = []
+        result: list[LedgerEntry] = []
+        fresh: list[tuple[LedgerEntry, str | None]] = []
         for new in batch:
+            key = new.idempotency_key
+            if key is not None and key in known:
+                result.append(known[key])
+                continue
             seq += 1
             entry = LedgerEntry.seal(
                 new, seq=seq, id=str(uuid.uuid4()), recorded_at=recorded_at, prev_hash=prev_hash
             )
-            sealed.append(entry)
+            result.append(entry)
+            fresh.append((entry, key))
+            if key is not None:
+                known[key] = entry
             prev_hash = entry.hash
-        conn.execute(ledger_entries.insert(), [_entry_row(entry) for entry in sealed])
-        return sealed
+        if fresh:
+            rows = [_entry_row(entry) | {"idempotency_key": key} for entry, key in fresh]
+            conn.execute(ledger_entries.insert(), rows)
+        return result
+
+    def by_key(self, key: str) -> LedgerEntry | None:
+        """The entry stored under ``idempotency_key``, or None."""
+        with self._db.connect() as conn:
+            return _stored_by_key(conn, [key]).get(key)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -528,9 +550,19 @@ def _entry_row(entry: LedgerEntry) -> dict[str, Any]:
     return entry.__dict__ | {"data": canonical_json(entry.data)}
 
 
+def _stored_by_key(conn: Connection, keys: Iterable[str | None]) -> dict[str, LedgerEntry]:
+    """Stored entries by idempotency key, for the keys given (``None`` ignored)."""
+    wanted = sorted({key for key in keys if key is not None})
+    if not wanted:
+        return {}
+    query = sa.select(ledger_entries).where(ledger_entries.c.idempotency_key.in_(wanted))
+    return {row.idempotency_key: _entry_from_row(row) for row in conn.execute(query)}
+
+
 def _entry_from_row(row: sa.Row[Any]) -> LedgerEntry:
     """A stored row as a :class:`LedgerEntry`."""
     fields = dict(row._mapping)
+    fields.pop("idempotency_key", None)
     fields["data"] = json.loads(fields["data"])
     fields["session_derived"] = bool(fields["session_derived"])
     return LedgerEntry.model_validate(fields)

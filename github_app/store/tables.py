@@ -78,7 +78,9 @@ ledger_entries = sa.Table(
     sa.Column("data", sa.Text(), nullable=False, server_default="{}"),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("idempotency_key", sa.Text()),  # migration ledger_idempotency; not hashed
     sa.Index("ix_ledger_entries_session", "session_id", "seq"),
+    sa.Index("ux_ledger_entries_idempotency_key", "idempotency_key", unique=True),
     sa.Index("ix_ledger_entries_repo_time", "repo", "occurred_at"),
     sa.Index("ix_ledger_entries_kind_time", "kind", "occurred_at"),
     sa.Index("ix_ledger_entries_occurred_at", "occurred_at"),
@@ -177,6 +179,24 @@ pr_decisions = sa.Table(
     sa.Column("head_sha", sa.Text(), nullable=False),
     sa.Column("state", sa.String(32), nullable=False),
     sa.Column("check_run_id", sa.BigInteger()),
+    sa.Column("updated_at", UTCDateTime(), **_now()),
+    # migration ledger_idempotency
+    sa.Column("source_updated_at", UTCDateTime()),
+    sa.Column("is_open", sa.Boolean(), nullable=False, server_default=sa.true()),
+    sa.Column("version", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("check_body", sa.Text()),
+    sa.Index("ix_pr_decisions_head", "repo_id", "head_sha"),
+)
+
+# The one ``countersign`` check run of each head commit (migration ledger_idempotency).
+check_runs = sa.Table(
+    "check_runs",
+    metadata,
+    sa.Column("repo_id", sa.BigInteger(), primary_key=True, autoincrement=False),
+    sa.Column("head_sha", sa.Text(), primary_key=True),
+    sa.Column("check_run_id", sa.BigInteger()),  # NULL while a create is in flight
+    sa.Column("conclusion", sa.String(32)),
+    sa.Column("pr", sa.Integer()),
     sa.Column("updated_at", UTCDateTime(), **_now()),
 )
 

@@ -1,7 +1,11 @@
 """Durable storage of webhook deliveries: nothing accepted is ever lost.
 
 A delivery is written (and committed) before GitHub gets its 202.  Workers claim pending rows
-with a lease; a crash leaves the lease to expire, so the delivery is claimed again on restart.
+with a short lease (``LEASE``) in the name of their replica (``locked_by``) and renew it while
+they work (:meth:`Inbox.renew`); a replica that dies stops renewing, so another claims the
+delivery within ``LEASE``, and the same replica restarted takes its own leases back at once
+(:meth:`Inbox.release_leases_of`).  Claims take the write lock up front (``BEGIN IMMEDIATE`` on
+SQLite, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so concurrent workers never collide.
 Failures are retried with backoff until ``MAX_ATTEMPTS``, then parked as ``dead`` for a human;
 GitHub's "Redeliver" of a dead delivery (same delivery id) puts it back in the queue.
 """
@@ -19,7 +23,7 @@ from github_app.store import tables
 from github_app.store.database import Database
 
 MAX_ATTEMPTS = 16  # about 6.4 hours of backoff: outlasts a GitHub outage or a rate-limit reset
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(seconds=20)  # renewed every LEASE / 4 while the delivery is being worked on
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,9 @@ class Inbox:
                 .values(status="pending", attempts=0, next_attempt_at=_now(), locked_until=None)
             )
 
-    def claim(self, limit: int = 10) -> list[Delivery]:
-        """Lease up to ``limit`` deliveries that are due (pending, retrying, or abandoned)."""
+    def claim(self, limit: int = 10, replica: str | None = None) -> list[Delivery]:
+        """Lease up to ``limit`` deliveries that are due (pending, retrying, or abandoned) to
+        ``replica``."""
         table, now = self._table, _now()
         due = sa.and_(
             table.c.status.in_(("pending", "failed", "processing")),
@@ -106,7 +111,7 @@ class Inbox:
         query = sa.select(table).where(due).order_by(table.c.received_at).limit(limit)
         if self._db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        with self._db.engine.begin() as conn:
+        with self._db.write_transaction() as conn:
             rows = conn.execute(query).mappings().all()
             ids = [row["delivery_id"] for row in rows]
             if ids:
@@ -114,7 +119,10 @@ class Inbox:
                     table.update()
                     .where(table.c.delivery_id.in_(ids))
                     .values(
-                        status="processing", locked_until=now + LEASE, attempts=table.c.attempts + 1
+                        status="processing",
+                        locked_until=now + LEASE,
+                        locked_by=replica,
+                        attempts=table.c.attempts + 1,
                     )
                 )
         return [
@@ -130,6 +138,31 @@ class Inbox:
             )
             for row in rows
         ]
+
+    def renew(self, delivery_ids: list[str], replica: str | None) -> int:
+        """Extend the leases ``replica`` holds on ``delivery_ids``; returns how many it held."""
+        if not delivery_ids:
+            return 0
+        table = self._table
+        held = (
+            table.c.delivery_id.in_(delivery_ids)
+            & (table.c.status == "processing")
+            & (table.c.locked_by == replica)
+        )
+        with self._db.transaction() as conn:
+            return conn.execute(
+                table.update().where(held).values(locked_until=_now() + LEASE)
+            ).rowcount
+
+    def release_leases_of(self, replica: str) -> int:
+        """At start-up: leases still held in this replica's name are from before a crash —
+        make those deliveries due again now instead of waiting for the leases to run out."""
+        table = self._table
+        mine = (table.c.status == "processing") & (table.c.locked_by == replica)
+        with self._db.transaction() as conn:
+            return conn.execute(
+                table.update().where(mine).values(locked_until=None, locked_by=None)
+            ).rowcount
 
     def mark_done(self, delivery_id: str) -> None:
         """Record that a delivery was processed completely."""

@@ -13,6 +13,8 @@ from github_app.evidence.pr_entries import (
     Judgement,
     Stamp,
     approval_entry,
+    delivery_key,
+    make_entry,
     merge_entries,
     post_review_entry,
     state_entries,
@@ -45,6 +47,7 @@ def review(login: str, sha: str, state: str = "APPROVED") -> Review:
 class Previous:
     head_sha: str
     state: str
+    version: int = 0
 
 
 def kinds(entries: list[NewEntry]) -> list[str]:
@@ -128,6 +131,39 @@ def test_invalidated_approvals_name_who_and_which_heads() -> None:
         if e.kind == "approval_invalidated"
     ]
     assert invalidated.data == {"approvers": ["a", "b"], "approved_sha": OLD, "new_head_sha": NEW}
+
+
+def test_each_effect_has_one_key_per_pr_and_head_and_state_change() -> None:
+    judgement = Judgement(
+        pr(), AGENT, decision("pending"), commits=(Commit(sha=NEW),), reviews=(review("a", OLD),)
+    )
+    entries = state_entries(STAMP, Previous(OLD, "approved", version=4), judgement, AT)
+    keys = {entry.kind: entry.idempotency_key for entry in entries}
+    assert keys == {
+        "agent_change_detected": f"agent_change_detected:7:3:{NEW}",
+        "approval_invalidated": f"approval_invalidated:7:3:{OLD}",
+        "decision": "decision:7:3:4",
+    }
+    # The same effect computed again (a retry, another replica, another delivery) has the
+    # same keys; the next change of state has the next decision key.
+    again = state_entries(Stamp("delivery-2", None), Previous(OLD, "approved", 4), judgement, AT)
+    assert [entry.idempotency_key for entry in again] == list(keys.values())
+    later = state_entries(STAMP, Previous(NEW, "pending", 5), replace_state(judgement), AT)
+    assert [entry.idempotency_key for entry in later] == ["decision:7:3:5"]
+
+
+def replace_state(judgement: Judgement) -> Judgement:
+    return Judgement(judgement.pr, judgement.attribution, decision("approved", passing=True))
+
+
+def test_delivery_key_names_delivery_kind_and_subject() -> None:
+    entry = make_entry(STAMP, "direct_push", occurred_at=AT, repo="acme/app", data={"n": 1})
+    other = make_entry(STAMP, "direct_push", occurred_at=AT, repo="acme/app", data={"n": 2})
+    assert delivery_key(entry) == delivery_key(entry.model_copy())
+    assert delivery_key(entry).startswith("delivery:delivery-1:direct_push:")
+    assert delivery_key(entry) != delivery_key(other)
+    outside = make_entry(Stamp(), "direct_push", occurred_at=AT, repo="acme/app")
+    assert delivery_key(outside) is None
 
 
 MERGED = pr(merged=True, state="closed", merge_commit_sha="m" * 40, merged_by=Account(login="lead"))

@@ -45,13 +45,32 @@ async def test_sweep_evaluates_a_pr_whose_webhook_was_missed(app_harness):
     assert scenario.check_runs.call_count == 1
     assert "decision" in app_harness.ledger_kinds()
 
-    lookups = serve_check_runs(scenario, 1)
+    lookups_path = f"/repos/{scenario.repo}/commits/{scenario.head_sha}/check-runs"
+    before = len(app_harness.github.requests("GET", lookups_path))
     assert await sweep_repository(ctx, repo) == 0, "decided on this head, check run present"
-    assert lookups.call_count == 1
-    assert lookups.calls[0].url.params["check_name"] == "countersign"
+    lookups = app_harness.github.requests("GET", lookups_path)[before:]
+    assert len(lookups) == 1
+    assert lookups[0].url.params["check_name"] == "countersign"
 
     serve_check_runs(scenario, 0)
     assert await sweep_repository(ctx, repo) == 1, "the check run went missing"
+
+
+async def test_sweep_repairs_a_check_run_showing_the_wrong_verdict(app_harness):
+    scenario = PullRequestScenario(app_harness.github)
+    serve_open_pulls(scenario)
+    repo_json = scenario.payload["repository"]
+    ctx = await installation_context(app_harness)
+    repo = Repository(repo_json["full_name"], repo_json["id"])
+    assert await sweep_repository(ctx, repo) == 1
+    (run,) = scenario.runs_on(scenario.head_sha)
+    assert run["conclusion"] == "action_required"
+
+    run["conclusion"] = "success"  # shown green by mistake (an old build, a lost update)
+    assert await sweep_repository(ctx, repo) == 1
+    assert [r["conclusion"] for r in scenario.runs_on(scenario.head_sha)] == ["action_required"]
+    assert scenario.check_runs.call_count == 1, "repaired on the same run, not a second one"
+    assert await sweep_repository(ctx, repo) == 0
 
 
 async def test_run_once_reports_failure_without_raising():
@@ -106,3 +125,13 @@ async def test_the_checkpoint_job_signs_entries_left_after_the_last_due_checkpoi
     )
     await job.run()
     assert services.ledger.latest_checkpoint().size == 1
+
+
+async def test_a_sweep_already_running_elsewhere_is_not_repeated(app_harness):
+    from github_app.jobs.sweep import sweep_all
+
+    services = app_harness.services
+    async with services.locks.try_hold("job", "sweep") as taken:
+        assert taken
+        assert await sweep_all(services) is None, "skipped: another sweep holds the job"
+    assert app_harness.github.requests("GET", "/app/installations") == []

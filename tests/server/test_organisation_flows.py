@@ -171,6 +171,10 @@ def retarget_event(scenario: PullRequestScenario, old: str, new: str, at: str) -
     body["pull_request"]["base"]["ref"] = new
     body["pull_request"]["base"]["sha"] = "d" * 40  # the new base's head
     body["pull_request"]["updated_at"] = at
+    # GitHub answers later reads of the PR with the new base too.
+    current = scenario.payload["pull_request"]
+    current["base"] = {**current["base"], "ref": new, "sha": "d" * 40}
+    current["updated_at"] = at
     body["changes"] = {"base": {"ref": {"from": old}, "sha": {"from": "e" * 40}}}
     return body
 

@@ -32,6 +32,7 @@ ALL_TABLES = {
     "pr_retargets",
     "pr_pushers",
     "sync_cursors",
+    "check_runs",
     "alembic_version",
     "agent_operation_buffer",
 }

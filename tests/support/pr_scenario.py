@@ -91,8 +91,15 @@ class PullRequestScenario:
     """One PR on the fake GitHub, plus the check runs the App publishes for it."""
 
     def __init__(
-        self, github: FakeGitHub, *, head_sha: str | None = None, number: int | None = None
+        self,
+        github: FakeGitHub,
+        *,
+        head_sha: str | None = None,
+        number: int | None = None,
+        same_repo_as: PullRequestScenario | None = None,
     ) -> None:
+        """One PR; ``same_repo_as`` makes a second PR of that scenario's repository, sharing
+        the check runs GitHub holds (they belong to commits, not to pull requests)."""
         self.github = github
         self.payload = load_payload("pull_request", "opened.payload")
         pr = self.payload["pull_request"]
@@ -103,9 +110,9 @@ class PullRequestScenario:
         self.repo = self.payload["repository"]["full_name"]
         self.number = pr["number"]
         self.base = f"/repos/{self.repo}/pulls/{self.number}"
-        self._ids = itertools.count(9000)
-        self.permissions: dict[str, str] = {}
-        self.teams: dict[str, set[str]] = {}
+        self._ids = same_repo_as._ids if same_repo_as else itertools.count(9000)
+        self.permissions: dict[str, str] = same_repo_as.permissions if same_repo_as else {}
+        self.teams: dict[str, set[str]] = same_repo_as.teams if same_repo_as else {}
         self.set_commits([agent_commit(self.head_sha)])
         self.set_files(["src/importer.py"])
         self.set_reviews([])
@@ -117,9 +124,16 @@ class PullRequestScenario:
         github.route(
             "GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", handler=self._membership
         )
-        github.route("GET", self.base, handler=self._pull_request)
+        self.pull = github.route("GET", self.base, handler=self._current_pull_request)
+        # check run id -> latest body, as GitHub has it
+        self.runs: dict[int, dict[str, Any]] = same_repo_as.runs if same_repo_as else {}
         self.check_runs = github.route(
             "POST", f"/repos/{self.repo}/check-runs", handler=self._create_check_run
+        )
+        github.route(
+            "GET",
+            f"/repos/{self.repo}/commits/{{ref}}/check-runs",
+            handler=self._list_check_runs,
         )
         self.check_updates = github.route(
             "PATCH",
@@ -236,9 +250,6 @@ class PullRequestScenario:
         """The conclusion of the latest check run body sent."""
         return self.published()[-1]["conclusion"]
 
-    def _pull_request(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=self.payload["pull_request"])
-
     def _permission(self, request: httpx.Request) -> httpx.Response:
         login = self.github.api_path(request).split("/")[-2]
         permission = self.permissions.get(login, "none")
@@ -256,10 +267,38 @@ class PullRequestScenario:
             return httpx.Response(200, json={"url": "u", "role": "member", "state": "active"})
         return httpx.Response(404, json={"message": "Not Found"})
 
-    def _create_check_run(self, request: httpx.Request) -> httpx.Response:
+    def runs_on(self, head_sha: str) -> list[dict[str, Any]]:
+        """The check runs GitHub holds on ``head_sha`` (id plus the latest body sent)."""
+        return [run for run in self.runs.values() if run["head_sha"] == head_sha]
+
+    def _current_pull_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=copy.deepcopy(self.payload["pull_request"]))
+
+    def _run_json(self, run_id: int) -> dict[str, Any]:
         body = example("check-run")
-        body["id"] = next(self._ids)
-        return httpx.Response(201, json=body)
+        sent = self.runs[run_id]
+        body.update(
+            id=run_id,
+            name=sent["name"],
+            head_sha=sent["head_sha"],
+            status=sent.get("status", "completed"),
+            conclusion=sent.get("conclusion"),
+        )
+        return body
+
+    def _create_check_run(self, request: httpx.Request) -> httpx.Response:
+        run_id = next(self._ids)
+        self.runs[run_id] = {"id": run_id, **json.loads(request.content)}
+        return httpx.Response(201, json=self._run_json(run_id))
 
     def _update_check_run(self, request: httpx.Request) -> httpx.Response:
+        run_id = int(self.github.api_path(request).rsplit("/", 1)[1])
+        if run_id in self.runs:
+            self.runs[run_id].update(json.loads(request.content))
+            return httpx.Response(200, json=self._run_json(run_id))
         return httpx.Response(200, json=example("check-run"))
+
+    def _list_check_runs(self, request: httpx.Request) -> httpx.Response:
+        head_sha = self.github.api_path(request).split("/")[-2]
+        runs = [self._run_json(run["id"]) for run in self.runs_on(head_sha)]
+        return httpx.Response(200, json={"total_count": len(runs), "check_runs": runs})

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from github_app.store import tables
-from github_app.webhooks.inbox import MAX_ATTEMPTS, Inbox, backoff
+from github_app.webhooks.inbox import LEASE, MAX_ATTEMPTS, Inbox, backoff
 from github_app.webhooks.worker import Worker
 from tests.support.databases import database, database_url  # noqa: F401
 
@@ -134,3 +134,58 @@ async def test_intake_keeps_the_repository_and_the_payload_hash_for_the_ledger(a
     assert {(e.delivery_id, e.payload_sha256) for e in entries} == {
         ("d-keys", hashlib.sha256(body).hexdigest())
     }
+
+
+def locked_by(db, delivery_id: str) -> str | None:
+    table = tables.webhook_deliveries
+    with db.connect() as conn:
+        return conn.execute(
+            sa.select(table.c.locked_by).where(table.c.delivery_id == delivery_id)
+        ).scalar_one()
+
+
+def test_a_claim_names_the_replica_and_a_restart_takes_its_leases_back_at_once(database):  # noqa: F811
+    inbox = Inbox(database)
+    inbox.store("d1", "push", None, 7, b"{}")
+    inbox.store("d2", "push", None, 7, b"{}")
+    assert {d.delivery_id for d in inbox.claim(replica="host:3001")} == {"d1", "d2"}
+    assert locked_by(database, "d1") == "host:3001"
+    assert inbox.claim(replica="host:3002") == [], "leased: another replica waits"
+    # host:3001 is killed and restarted: it releases what it held, without waiting.
+    assert Inbox(database).release_leases_of("host:3002") == 0
+    assert Inbox(database).release_leases_of("host:3001") == 2
+    again = Inbox(database).claim(replica="host:3001")
+    assert sorted((d.delivery_id, d.attempts) for d in again) == [("d1", 2), ("d2", 2)]
+
+
+def test_a_heartbeat_renews_only_the_leases_the_replica_holds(database):  # noqa: F811
+    inbox = Inbox(database)
+    inbox.store("d1", "push", None, 7, b"{}")
+    inbox.claim(replica="a")
+    assert inbox.renew(["d1"], "a") == 1
+    assert inbox.renew(["d1"], "b") == 0
+    table = tables.webhook_deliveries
+    with database.connect() as conn:
+        until = conn.execute(sa.select(table.c.locked_until)).scalar_one()
+    assert until - datetime.now(UTC) <= LEASE, "leases are short; the heartbeat extends them"
+
+
+def test_claims_while_deliveries_arrive_never_fail_with_a_locked_database(database):  # noqa: F811
+    from concurrent.futures import ThreadPoolExecutor
+
+    inbox = Inbox(database)
+    claimed: list[str] = []
+
+    def arrive(index: int) -> None:
+        inbox.store(f"d{index}", "push", None, 7, b"{}")
+
+    def claim(_index: int) -> None:
+        claimed.extend(d.delivery_id for d in inbox.claim(5, replica="r"))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        jobs = [pool.submit(arrive, i) for i in range(60)]
+        jobs += [pool.submit(claim, i) for i in range(60)]
+        for job in jobs:
+            job.result()  # raises if any claim hit "database is locked"
+    claimed.extend(d.delivery_id for d in inbox.claim(100, replica="r"))
+    assert sorted(claimed) == sorted(f"d{i}" for i in range(60)), "each claimed exactly once"
