@@ -2,16 +2,16 @@
 
 Order matters: the signature is checked on the raw bytes before anything is parsed, and the
 delivery is committed to the inbox before GitHub hears back, so an accepted delivery survives a
-crash.  A repeated ``X-GitHub-Delivery`` is acknowledged without being stored again.
+crash.  Concurrent deliveries share a transaction (:mod:`github_app.webhooks.intake`); each is
+answered once its own row is durable.  A repeated ``X-GitHub-Delivery`` is acknowledged without
+being stored again; a delivery that could not be stored gets a 503, and only that one.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-from functools import partial
 from typing import Protocol
 
+import msgspec
 from aiohttp import web
 from gidgethub import ValidationFailure, sansio
 
@@ -21,6 +21,7 @@ from github_app.logs import get_logger
 from github_app.metrics import WEBHOOKS_RECEIVED
 from github_app.webhooks.events import HANDLED_EVENTS
 from github_app.webhooks.inbox import Inbox
+from github_app.webhooks.intake import Intake
 from github_app.webhooks.worker import Worker
 
 log = get_logger(__name__)
@@ -29,10 +30,11 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
 class IntakeServices(Protocol):
-    """What intake uses of the shared services: settings, the inbox, and the worker to wake."""
+    """What intake uses of the shared services: settings, the intake writer, the worker."""
 
     settings: Settings
     inbox: Inbox
+    intake: Intake
     worker: Worker
 
 
@@ -53,12 +55,33 @@ def _verify_signature(body: bytes, signature: str | None, secret: str) -> str | 
     return None
 
 
-def _parse_object(body: bytes) -> dict | None:
+class _Ref(msgspec.Struct):
+    id: int | None = None
+
+
+class Envelope(msgspec.Struct):
+    """The few fields intake reads; the rest of the payload is checked as JSON but not built."""
+
+    action: str | None = None
+    installation: _Ref | None = None
+    repository: _Ref | None = None
+    zen: str | None = None
+
+
+_ENVELOPE = msgspec.json.Decoder(Envelope)
+
+
+def _parse_envelope(body: bytes) -> Envelope | None:
+    """The delivery's envelope, or ``None`` unless the body is a UTF-8 JSON object.
+
+    Decoding only the envelope is an order of magnitude cheaper than building the whole
+    payload, which the worker does later anyway.
+    """
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        body.decode("utf-8")  # the decoder skips strings it does not keep without checking them
+        return _ENVELOPE.decode(body)
+    except (UnicodeDecodeError, msgspec.DecodeError):
         return None
-    return payload if isinstance(payload, dict) else None
 
 
 async def receive_webhook(request: web.Request) -> web.Response:
@@ -76,25 +99,25 @@ async def receive_webhook(request: web.Request) -> web.Response:
     delivery_id = request.headers.get("X-GitHub-Delivery", "")
     if not event or not delivery_id:
         return _problem(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
-    payload = _parse_object(body)
+    payload = _parse_envelope(body)
     if payload is None:
         WEBHOOKS_RECEIVED.labels(event, "malformed").inc()
-        return _problem(400, "body is not a JSON object")
+        return _problem(400, "body is not a JSON object with GitHub's envelope fields")
     if event == "ping":
-        return web.json_response({"status": "pong", "zen": payload.get("zen")})
+        return web.json_response({"status": "pong", "zen": payload.zen})
     if event not in HANDLED_EVENTS:
         WEBHOOKS_RECEIVED.labels(event, "ignored").inc()
         return web.json_response({"status": "ignored", "reason": f"event {event!r} is not used"})
-    installation_id = (payload.get("installation") or {}).get("id")
-    repo_id = (payload.get("repository") or {}).get("id")
-    stored = await asyncio.to_thread(
-        partial(services.inbox.store, repo_id=repo_id),
-        delivery_id,
-        event,
-        payload.get("action"),
-        installation_id,
-        body,
-    )
+    installation_id = payload.installation.id if payload.installation else None
+    repo_id = payload.repository.id if payload.repository else None
+    try:
+        stored = await services.intake.store(
+            delivery_id, event, payload.action, installation_id, body, repo_id=repo_id
+        )
+    except Exception:
+        WEBHOOKS_RECEIVED.labels(event, "store_failed").inc()
+        log.exception("webhook_store_failed", delivery_id=delivery_id, event_name=event)
+        return _problem(503, "the delivery could not be stored; redeliver it")
     WEBHOOKS_RECEIVED.labels(event, "accepted" if stored else "duplicate").inc()
     if stored:
         services.worker.wake()
