@@ -1,6 +1,6 @@
 """Benchmark webhook intake: signed deliveries into ``POST /webhooks`` until the 202.
 
-    .venv/bin/python bench/webhooks.py --requests 2000 --concurrency 50 200 --backend sqlite postgresql
+    .venv/bin/python bench/webhooks.py --requests 2000 --concurrency 50 200
 
 For each backend and each number of concurrent senders it measures, in the same run:
 
@@ -234,12 +234,8 @@ async def main() -> None:
                     row("group commit (shipped)", grouped, bare),
                 ]
                 print(f"\n{backend}, {concurrency} concurrent senders")
-                print(
-                    tabulate(
-                        rows,
-                        headers=["receiver", "rate", "vs bare", "p50", "p99", "p99 vs bare", "lost"],
-                    )
-                )
+                headers = ["receiver", "rate", "vs bare", "p50", "p99", "p99 vs bare", "lost"]
+                print(tabulate(rows, headers=headers))
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ def insert_unless_present(
 ) -> bool:
     """``INSERT … ON CONFLICT (unique_on) DO NOTHING``; True when the row was inserted."""
     statement = _insert_ignoring(table, tuple(unique_on), tuple(values), conn.dialect.name)
-    return conn.execute(statement, values).rowcount == 1
+    return conn.execute(statement, values).first() is not None
 
 
 @lru_cache(maxsize=64)
@@ -120,4 +120,5 @@ def _insert_ignoring(
         dialect.insert(table)
         .values({name: sa.bindparam(name) for name in columns})
         .on_conflict_do_nothing(index_elements=list(unique_on))
+        .returning(*(table.c[name] for name in unique_on))  # a row back only when inserted
     )
