@@ -30,6 +30,7 @@ def pull_request(pr: Json, repository: Json) -> PullRequest:
         head_ref=pr["head"]["ref"],
         head_sha=pr["head"]["sha"],
         base_ref=pr["base"]["ref"],
+        base_sha=pr["base"].get("sha"),
         default_branch=repository.get("default_branch") or "main",
         labels=tuple(label["name"] for label in pr.get("labels") or ()),
         assignees=tuple(filter(None, (account(a) for a in pr.get("assignees") or ()))),

@@ -63,6 +63,7 @@ class PullRequest(Frozen):
     head_ref: str = ""
     head_sha: str
     base_ref: str = "main"
+    base_sha: str | None = None  # the base branch's commit as of the event (policy is read there)
     default_branch: str = "main"  # the repository's default branch (always protected)
     labels: tuple[str, ...] = ()
     assignees: tuple[Account, ...] = ()

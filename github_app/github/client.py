@@ -37,6 +37,7 @@ from github_app.github.auth import (
     parse_installation_token,
 )
 from github_app.github.etag_cache import Entry, ScopedETagCache, new_etag_store
+from github_app.github.file_cache import FileCache, FileView
 from github_app.github.retry import (
     backoff_seconds,
     server_wait,
@@ -100,9 +101,11 @@ class CountersignGitHubAPI(gh_httpx.GitHubAPI):
         cache: MutableMapping[str, Entry] | None,
         base_url: str,
         on_unauthorized: Callable[[], None] | None = None,
+        files: FileView | None = None,
     ):
         """Build an API bound to one identity (``authorization``) and ``base_url``."""
         super().__init__(client, requester, cache=cache, base_url=base_url)
+        self.files = files  # files read at a commit (github.facts.read_text_file)
         self._authorization = authorization
         self._retry = retry
         self._on_unauthorized = on_unauthorized
@@ -217,6 +220,7 @@ class GitHubClient:
         self._retry = retry or RetryPolicy()
         self._jwt = AppJWT(app_id, private_key, clock=clock)
         self._etags = new_etag_store(etag_cache_size)
+        self._files = FileCache()
         self.tokens = InstallationTokens(self._create_installation_token, clock=clock)
 
     @property
@@ -268,6 +272,7 @@ class GitHubClient:
             cache=ScopedETagCache(self._etags, scope),
             base_url=self.base_url,
             on_unauthorized=on_unauthorized,
+            files=self._files.view(scope),
         )
 
     async def _app_authorization(self) -> str:

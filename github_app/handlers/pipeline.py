@@ -91,13 +91,15 @@ async def evaluate_pull_request(
 ) -> Evaluation:
     """Gather what the decision needs from GitHub and the store, then decide (pure).
 
-    The policy is read at ``policy_ref`` (default: the base branch); a merged PR passes its
-    base commit, so a PR that edits the policy is not judged by its own edit.
+    The policy is read at ``policy_ref`` (default: the base branch's commit as of the event,
+    which keeps reads cacheable); a merged PR passes its base commit, so a PR that edits the
+    policy is not judged by its own edit.
     """
     services = ctx.services
+    ref = policy_ref or pr.base_sha or pr.base_ref
     facts, (policy, policy_error) = await asyncio.gather(
         pull_request_facts(ctx.gh, pr),
-        load_policy(ctx.gh, pr.repo_full_name, policy_ref or pr.base_ref, services.default_policy),
+        load_policy(ctx.gh, pr.repo_full_name, ref, services.default_policy),
     )
     rules = policy.policy if policy else services.default_policy
     catalogue = services.catalogue_for(rules)

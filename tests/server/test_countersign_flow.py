@@ -116,7 +116,7 @@ async def test_repo_policy_is_read_from_the_base_branch(app_harness):
     scenario = PullRequestScenario(app_harness.github)
     await open_pr(app_harness, scenario)
     [request] = app_harness.github.requests("GET", f"/repos/{scenario.repo}/contents/{{+path}}")
-    assert request.url.params["ref"] == scenario.payload["pull_request"]["base"]["ref"]
+    assert request.url.params["ref"] == scenario.payload["pull_request"]["base"]["sha"]
 
 
 async def test_merge_records_the_approval_snapshot(app_harness):
