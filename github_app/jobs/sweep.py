@@ -9,6 +9,7 @@ so a quiet repository costs one request per open pull request.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Container
 
 from gidgethub import GitHubException
 
@@ -46,11 +47,22 @@ async def needs_reevaluation(ctx: HandlerContext, pr: PullRequest) -> bool:
     return decision_is_stale(record, pr.head_sha) or not await has_check_run(ctx, pr)
 
 
-async def sweep_repository(ctx: HandlerContext, repo: Repository, *, force: bool = False) -> int:
-    """Re-evaluate the repository's open PRs that need it (all of them with ``force``)."""
+async def sweep_repository(
+    ctx: HandlerContext,
+    repo: Repository,
+    *,
+    force: bool = False,
+    skip: Container[tuple[int, int, str]] = (),
+) -> int:
+    """Re-evaluate the repository's open PRs that need it (all of them with ``force``).
+
+    ``skip`` holds (repository id, PR, head SHA) already re-evaluated by the caller.
+    """
     count = 0
     async for item in ctx.gh.getiter(f"/repos/{repo.full_name}/pulls?state=open&per_page=100"):
         pr = github_json.pull_request(item, item["base"]["repo"])
+        if (pr.repo_id, pr.number, pr.head_sha) in skip:
+            continue
         try:
             if force or await needs_reevaluation(ctx, pr):
                 await reevaluate(ctx, pr, parse_time(item.get("updated_at")))
