@@ -6,17 +6,37 @@ import importlib
 from typing import Any
 
 import click
+from click.utils import make_default_short_help
 
 
 class LazyGroup(click.Group):
     """A group whose command families are imported only when one of them runs (fast ``--help``).
 
-    ``lazy`` maps a command name to ``"module:attribute"`` under :mod:`github_app.cli`.
+    ``lazy`` maps a command name to ``"module:attribute"`` under :mod:`github_app.cli`;
+    ``summaries`` gives each family's one-line help, so listing them imports none of them (a
+    test checks the lines match the commands' own help).
     """
 
-    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lazy: dict[str, str], summaries: dict[str, str], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._lazy = lazy
+        self._summaries = summaries
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in self._lazy:
+                rows.append((name, make_default_short_help(self._summaries[name], limit)))
+                continue
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self._lazy])
@@ -39,11 +59,24 @@ COMMAND_FAMILIES = {
     "session": "containment_commands:session_group",
     "hook": "hook_commands:hook",
 }
+FAMILY_SUMMARIES = {
+    "policy": "Validate and try out policy files.",
+    "rulesets": "Keep the Countersign ruleset on protected branches; import denied pushes.",
+    "token": "API tokens for auditors, admins and agents.",
+    "drill": "Exercise each control on synthetic changes and a synthetic agent session (the "
+    "kill switch: revoke, then the next tool call must be denied); record a `drill` ledger "
+    "entry.",
+    "evidence": "Query and export the evidence ledger (what the auditor API serves).",
+    "freeze": "Halt (on) or resume (off) agent changes, org-wide or in one repository.",
+    "session": "Agent sessions.",
+    "hook": "Agent hooks: send an agent's sessions through Countersign.",
+}
 
 
 @click.group(
     cls=LazyGroup,
     lazy=COMMAND_FAMILIES,
+    summaries=FAMILY_SUMMARIES,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 def main() -> None:
