@@ -205,13 +205,14 @@ async def one_run(args, approach: str, workdir: Path, key: str) -> dict:
         await services.close()
         await runner.cleanup()
     blocked = [t for t, run, c in world.writes if run in passing and c == "failure"]
+    flipped = {run for _, run, c in world.writes if run in passing and c == "failure"}
     times = sorted((t - world.started) * scale for t, _, _ in world.writes)
     peak = max(
         (sum(1 for u in times[i:] if u - t < WINDOW) for i, t in enumerate(times)), default=0
     )
     return {
         "approach": approach,
-        "passing blocked": len({run for _, run, c in world.writes if run in passing and c == "failure"}),
+        "passing blocked": len(flipped),
         "last passing blocked": (max(blocked) - world.started) * scale if blocked else float("nan"),
         "all consistent": (finished - world.started) * scale,
         "writes": len(world.writes),

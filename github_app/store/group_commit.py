@@ -33,10 +33,13 @@ MAX_GROUP = 512
 class GroupCommit:
     """Run concurrent callers' writes in shared transactions (one event loop)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, writers: int = 1) -> None:
+        """``writers`` > 1 lets that many groups commit at once (callers' order is then lost:
+        only for writes whose order does not matter, on a server that commits in parallel)."""
         self._db = db
         self._waiting: list[tuple[Work, asyncio.Future[Any]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writers: set[asyncio.Task[None]] = set()
+        self._max_writers = writers
         self.transactions = 0  # committed groups, for benchmarks and tests
 
     async def write(self, rows: Rows) -> None:
@@ -57,8 +60,10 @@ class GroupCommit:
         """Run ``work(connection)`` inside a shared transaction; its result once committed."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._waiting.append((work, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
+        if len(self._writers) < self._max_writers:
+            writer = asyncio.create_task(self._drain())
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
         return await future
 
     async def _drain(self) -> None:

@@ -14,12 +14,17 @@ from github_app.store.database import Database
 from github_app.store.group_commit import GroupCommit
 from github_app.webhooks.inbox import delivery_row, store_delivery
 
+POSTGRES_WRITERS = 4  # below the engine's pool of 5, so the worker still gets a connection
+
 
 class Intake:
     """Durable, batched storage of received deliveries for one event loop."""
 
     def __init__(self, db: Database) -> None:
-        self._writer = GroupCommit(db)
+        # PostgreSQL commits concurrent transactions in parallel (and groups their WAL flushes
+        # itself), so a few groups may be in flight; SQLite has one writer anyway.
+        writers = POSTGRES_WRITERS if db.dialect == "postgresql" else 1
+        self._writer = GroupCommit(db, writers=writers)
 
     @property
     def transactions(self) -> int:
