@@ -1,4 +1,9 @@
-"""Settings from the environment (or a ``.env`` file), named as in the product contract.
+"""Settings from the environment (or env files), named as in the product contract.
+
+Sources, weakest first: ``.env`` in the working directory, then ``countersign.env`` in the data
+directory (where the setup page writes the App's credentials), then the process environment.
+The data directory is ``COUNTERSIGN_DATA_DIR``, else the folder of the SQLite store, else
+``data``.
 
 Without ``GITHUB_APP_ID`` the App runs in *setup mode*: it serves the setup page and refuses
 webhooks.  With an App id, the webhook secret and a private key are mandatory; a missing or
@@ -12,6 +17,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CREDENTIALS_FILE_NAME = "countersign.env"
 
 
 class ConfigError(Exception):
@@ -44,6 +51,29 @@ class Settings(BaseSettings):
     countersign_checkpoint_minutes: float = Field(default=60.0, gt=0)
     countersign_sweep_minutes: float = Field(default=15.0, gt=0)
     countersign_public_url: str | None = None
+    countersign_trust_proxy: bool = False
+    countersign_data_dir: Path | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the store's files live: the SQLite folder, or ``COUNTERSIGN_DATA_DIR``."""
+        if self.countersign_data_dir is not None:
+            return self.countersign_data_dir
+        sqlite_path = self.sqlite_path
+        return sqlite_path.parent if sqlite_path is not None else Path("data")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None for PostgreSQL (and in-memory SQLite)."""
+        if not self.database_url.startswith("sqlite:///"):
+            return None
+        raw = self.database_url.removeprefix("sqlite:///").split("?", 1)[0]
+        return Path(raw) if raw and raw != ":memory:" else None
+
+    @property
+    def credentials_file(self) -> Path:
+        """The env file the setup page writes and configuration reads (after ``.env``)."""
+        return self.data_dir / CREDENTIALS_FILE_NAME
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -106,13 +136,24 @@ class Settings(BaseSettings):
             raise ConfigError(f"{variable}: not a PEM private key")
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings, turning validation errors into one :class:`ConfigError` line."""
+def _read(env_files: tuple[Path | str, ...], overrides: dict[str, object]) -> Settings:
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(_env_file=env_files, **overrides)  # type: ignore[arg-type, call-arg]
     except ValidationError as error:
         first = error.errors()[0]
         variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
         raise ConfigError(f"{variable}: {first['msg']}") from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning validation errors into one :class:`ConfigError` line.
+
+    Two passes: the first finds the data directory (from the environment and ``.env``), the
+    second adds the credentials file the setup page wrote there.
+    """
+    settings = _read((".env",), overrides)
+    credentials = settings.credentials_file
+    if credentials.is_file():
+        settings = _read((".env", credentials), overrides)
     settings.require_app_credentials()
     return settings

@@ -33,11 +33,12 @@ class AppServices(Protocol):
     decisions: DecisionState
     containment: Containment
     default_policy: Policy
+    catalogue: Catalogue  # the shipped catalogue (the fallback when an extension is invalid)
     github: GitHubClient | None
     alert_client: httpx.AsyncClient
 
     def catalogue_for(self, policy: Policy) -> Catalogue:
-        """The agent catalogue extended with the policy's own entries."""
+        """The agent catalogue extended with the policy's own entries (ValueError: invalid)."""
         ...
 
 

@@ -1,7 +1,8 @@
 """Where the App finds its shipped data: the policies folder and the App manifest.
 
-In a source checkout (and an editable install) they sit beside the package.  An installed
-wheel, as in the container image, points ``COUNTERSIGN_HOME`` at the folder holding them.
+In a source checkout (and an editable install) they sit at the top of the repository, beside
+the package.  An installed wheel carries them as package data (``github_app/_shipped``).
+``COUNTERSIGN_HOME`` overrides both: a folder holding ``policies/`` and ``app.yml``.
 """
 
 from __future__ import annotations
@@ -9,11 +10,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+_PACKAGE = Path(__file__).resolve().parent
+
 
 def project_home() -> Path:
     """The folder holding ``policies/`` and ``app.yml``."""
     configured = os.environ.get("COUNTERSIGN_HOME")
-    return Path(configured) if configured else Path(__file__).resolve().parents[1]
+    if configured:
+        return Path(configured)
+    checkout = _PACKAGE.parent
+    if (checkout / "app.yml").is_file() and (checkout / "policies").is_dir():
+        return checkout
+    return _PACKAGE / "_shipped"
 
 
 def policies_dir() -> Path:

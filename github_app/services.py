@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -12,7 +11,7 @@ import httpx
 
 from github_app.actions.alerts import new_alert_client
 from github_app.config import Settings
-from github_app.core.catalogue import Catalogue, load_catalogue
+from github_app.core.catalogue import Catalogue, CatalogueCache, load_catalogue
 from github_app.github.client import GitHubClient
 from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.scheduler import Scheduler, default_jobs
@@ -51,10 +50,11 @@ class Services:
     worker: Worker = field(init=False)
     scheduler: Scheduler = field(init=False)
     containment_watch: ContainmentWatch = field(init=False)
-    _catalogues: dict[str, Catalogue] = field(default_factory=dict, init=False)
+    catalogues: CatalogueCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.intake = Intake(self.db)
+        self.catalogues = CatalogueCache(base=self.catalogue)
         self.worker = Worker(
             self.inbox,
             partial(dispatch, self),
@@ -128,13 +128,11 @@ class Services:
             log.exception("agent_operations_flush_failed")
 
     def catalogue_for(self, policy: Policy) -> Catalogue:
-        """The agent catalogue extended with the policy's own entries (cached per policy)."""
-        if not policy.detection.agents:
-            return self.catalogue
-        key = json.dumps(policy.detection.agents, sort_keys=True, default=str)
-        if key not in self._catalogues:
-            self._catalogues[key] = load_catalogue(extra=[dict(a) for a in policy.detection.agents])
-        return self._catalogues[key]
+        """The agent catalogue extended with the policy's own entries (see core.catalogue).
+
+        Raises ValueError for an entry the catalogue refuses (callers fail closed).
+        """
+        return self.catalogues.for_entries(policy.detection.agents)
 
     def status(self) -> dict[str, object]:
         """Facts for the status page."""
@@ -144,7 +142,7 @@ class Services:
             "GitHub App id": self.settings.github_app_id,
             "GitHub API": self.settings.github_api_url,
             "store": self.db.dialect,
-            "ledger entries": head[0] if head else 0,
+            "ledger entries": head.seq if head else 0,
             "latest checkpoint size": checkpoint.size if checkpoint else "none yet",
             "deliveries waiting": self.inbox.pending_count(),
         }

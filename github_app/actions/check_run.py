@@ -3,11 +3,15 @@
 Only ``success`` lets a required check pass.  A PR waiting for a human gets
 ``action_required``; anything blocked, frozen, revoked or unreadable gets ``failure``.  We never
 use ``neutral`` or ``skipped``: GitHub treats those as passing.
+
+When ``COUNTERSIGN_PUBLIC_URL`` is set, the check run's ``details_url`` ("Details" on GitHub)
+opens the PR's page in the auditor console, ``/console/pulls/{owner}/{repo}/{number}``.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from gidgethub.abc import GitHubAPI
 
@@ -26,11 +30,25 @@ def conclusion_for(decision: Decision) -> str:
     return "action_required" if decision.state == "pending" else "failure"
 
 
+def details_url_for(public_url: str | None, pr: PullRequest) -> str | None:
+    """The console page of ``pr`` under the App's public URL (None without one)."""
+    if not public_url:
+        return None
+    owner, _, repo = pr.repo_full_name.partition("/")
+    path = "/".join(quote(part, safe="") for part in (owner, repo, str(pr.number)))
+    return f"{public_url.rstrip('/')}/console/pulls/{path}"
+
+
 def check_run_body(
-    decision: Decision, attribution: Attribution, pr: PullRequest, ignored: tuple[str, ...] = ()
+    decision: Decision,
+    attribution: Attribution,
+    pr: PullRequest,
+    ignored: tuple[str, ...] = (),
+    *,
+    details_url: str | None = None,
 ) -> dict:
     """The JSON body for creating or updating the check run."""
-    return {
+    body = {
         "name": CHECK_NAME,
         "head_sha": pr.head_sha,
         "status": "completed",
@@ -43,6 +61,9 @@ def check_run_body(
             "text": render_markdown(decision, attribution, ignored),
         },
     }
+    if details_url:
+        body["details_url"] = details_url
+    return body
 
 
 async def publish_check_run(

@@ -27,6 +27,7 @@ from pydantic.json_schema import GenerateJsonSchema
 
 from github_app.api.freeze_revoke import ContainmentAction
 from github_app.evidence.audit_exceptions import EXCEPTION_TYPES
+from github_app.evidence.integrity import Integrity
 from github_app.evidence.population import ChangeRow
 from github_app.ledger.entry import LedgerEntry
 from github_app.tokens import Role
@@ -52,10 +53,18 @@ class ErrorBody(Answer):
     error: str
 
 
+class ServedEntry(LedgerEntry):
+    """A ledger entry as a read serves it: every stored field, and whether its hash verifies."""
+
+    integrity: Integrity = Field(
+        description="altered: the entry's hash no longer covers its fields (it was rewritten)."
+    )
+
+
 class EntryPage(Answer):
     """One page of ledger entries."""
 
-    items: list[LedgerEntry]
+    items: list[ServedEntry]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 
@@ -81,9 +90,10 @@ class ExceptionRow(Answer):
     actor: str | None
     head_sha: str | None
     detail: dict[str, Any] = Field(
-        description="The entry's data; for emergency changes also post_review_due, "
+        description="The entry's data; for emergency changes also emergency, post_review_due, "
         "post_reviewed_at (and overdue_by_hours)."
     )
+    integrity: Integrity
 
 
 class ExceptionPage(Answer):
@@ -125,7 +135,7 @@ class SessionTimeline(Answer):
         description="The session from launch to completion: launch (who, where, when), "
         "operations by tool and path, denials, commits, approvals, merges, end."
     )
-    items: list[LedgerEntry]
+    items: list[ServedEntry]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 

@@ -22,6 +22,7 @@ from github_app.evidence.audit_exceptions import (
     exception_items,
 )
 from github_app.evidence.encode import entry_record
+from github_app.evidence.integrity import integrity_of
 from github_app.evidence.params import Filters, Position, encode_cursor
 from github_app.evidence.population import (
     CHANGE_KINDS,
@@ -29,6 +30,7 @@ from github_app.evidence.population import (
     ChangeRow,
     change_row,
     collect_flags,
+    population_csv,
 )
 from github_app.evidence.sample import Sample, draw_sample
 from github_app.evidence.timeline import SessionSummary
@@ -95,29 +97,70 @@ def evidence_page(
         session_id=session_id,
         **filters.ledger_kwargs(),
     )
-    return paginate(((Position(e.seq), entry_record(e)) for e in entries), after, limit)
+    return paginate(((Position(e.seq), served_record(e)) for e in entries), after, limit)
+
+
+def served_record(entry: LedgerEntry) -> dict[str, Any]:
+    """An entry as a view serves it: every stored field plus ``integrity`` (ok/altered)."""
+    return entry_record(entry) | {"integrity": integrity_of(entry)}
 
 
 def changes_page(
-    ledger: EntrySource, filters: Filters, *, after: Position | None, limit: int
+    ledger: EntrySource,
+    filters: Filters,
+    *,
+    after: Position | None,
+    limit: int,
+    status: str | None = None,
 ) -> Page:
-    """The change population, one row per merge or direct push, in ledger order."""
+    """The change population, one row per change, in ledger order (optionally one status)."""
     flags = collect_flags(ledger.entries(kinds=list(FLAG_KINDS), **filters.ledger_kwargs()))
+    # With a status filter a page may skip many rows: read on until it is full.
     entries = ledger.entries(
         after_seq=_start_seq(after),
-        limit=limit + 2,
+        limit=None if status else limit + 2,
         kinds=list(CHANGE_KINDS),
         **filters.ledger_kwargs(),
     )
-    rows = ((Position(e.seq), change_row(e, flags).as_dict()) for e in entries)
+    rows = (
+        (Position(row.seq), row.as_dict())
+        for row in (change_row(e, flags) for e in entries)
+        if status is None or row.status == status
+    )
     return paginate(rows, after, limit)
 
 
-def population(ledger: EntrySource, filters: Filters) -> list[ChangeRow]:
-    """The whole change population for the filters (only change rows are held in memory)."""
+def iter_population(
+    ledger: EntrySource, filters: Filters, *, status: str | None = None
+) -> Iterator[ChangeRow]:
+    """The change population for the filters, streamed (only the flags are held in memory)."""
     flags = collect_flags(ledger.entries(kinds=list(FLAG_KINDS), **filters.ledger_kwargs()))
-    entries = ledger.entries(kinds=list(CHANGE_KINDS), **filters.ledger_kwargs())
-    return [change_row(entry, flags) for entry in entries]
+    for entry in ledger.entries(kinds=list(CHANGE_KINDS), **filters.ledger_kwargs()):
+        row = change_row(entry, flags)
+        if status is None or row.status == status:
+            yield row
+
+
+def population(
+    ledger: EntrySource, filters: Filters, *, status: str | None = None
+) -> list[ChangeRow]:
+    """The whole change population for the filters (only change rows are held in memory)."""
+    return list(iter_population(ledger, filters, status=status))
+
+
+def population_csv_chunks(
+    ledger: EntrySource, filters: Filters, *, status: str | None = None, batch: int = 500
+) -> Iterator[str]:
+    """The population CSV (header first) in chunks of ``batch`` rows, for streaming."""
+    yield population_csv([], header=True)
+    rows: list[ChangeRow] = []
+    for row in iter_population(ledger, filters, status=status):
+        rows.append(row)
+        if len(rows) == batch:
+            yield population_csv(rows, header=False)
+            rows = []
+    if rows:
+        yield population_csv(rows, header=False)
 
 
 def sample(ledger: EntrySource, filters: Filters, *, n: int, seed: str) -> Sample:
@@ -200,3 +243,8 @@ def _filters_dict(filters: Filters) -> dict[str, Any]:
         "until": filters.until.isoformat() if filters.until else None,
         "agent": filters.agent,
     }
+
+
+def sample_csv(drawn: Sample) -> str:
+    """A drawn sample as population CSV rows (the seed travels in the file name and header)."""
+    return population_csv(drawn.rows)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
@@ -65,6 +65,7 @@ from github_app.api.openapi import (
 from github_app.api.openapi import openapi_document as describe
 from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.params import (
+    ChangesQuery,
     EvidenceQuery,
     ExportQuery,
     InvalidParameter,
@@ -75,6 +76,7 @@ from github_app.evidence.params import (
     parse_query,
     parse_text,
 )
+from github_app.evidence.population import POPULATION_CSV_COLUMNS
 from github_app.evidence.sample import new_seed
 from github_app.ledger.verification import VerifyReport
 from github_app.logs import get_logger
@@ -118,14 +120,42 @@ async def get_session(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def list_changes(request: web.Request) -> web.Response:
-    """``GET /changes``: the change population."""
-    query = query_of(request, ListQuery)
+async def list_changes(request: web.Request) -> web.StreamResponse:
+    """``GET /changes``: the change population (``?format=csv``: all of it, as a CSV)."""
+    query = query_of(request, ChangesQuery)
     ledger = services_of(request).ledger
+    if query.format == "csv":
+        chunks = queries.population_csv_chunks(ledger, query.filters(), status=query.status)
+        return await stream_text(request, chunks, "text/csv", "countersign-population.csv")
     page = await asyncio.to_thread(
-        queries.changes_page, ledger, query.filters(), after=query.cursor, limit=query.limit
+        queries.changes_page,
+        ledger,
+        query.filters(),
+        after=query.cursor,
+        limit=query.limit,
+        status=query.status,
     )
     return web.json_response(page.as_dict())
+
+
+async def stream_text(
+    request: web.Request, chunks: Iterator[str], content_type: str, filename: str
+) -> web.StreamResponse:
+    """Stream text chunks produced in a worker thread as a download named ``filename``."""
+    first = await asyncio.to_thread(next, chunks, None)  # a failing query fails before any byte
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": f"{content_type}; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        }
+    )
+    await response.prepare(request)
+    chunk = first
+    while chunk is not None:
+        await response.write(chunk.encode("utf-8"))
+        chunk = await asyncio.to_thread(next, chunks, None)
+    # As for the export: the middleware writes the access-log row before the body ends.
+    return response
 
 
 async def sample_changes(request: web.Request) -> web.Response:
@@ -295,6 +325,14 @@ EXPORT_DESCRIPTION = (
     "row whose `kind` is `checkpoint` and whose `data` holds the checkpoint JSON. The latest "
     "signed checkpoint is also sent in the `X-Countersign-Checkpoint` header."
 )
+POPULATION_CSV = Content(
+    "JSON (default): one page of the population. CSV (`format=csv`): every change matching "
+    "the filters, one row each, header first, columns "
+    + ", ".join(f"`{column}`" for column in POPULATION_CSV_COLUMNS)
+    + "; a cell that could run as a spreadsheet formula is prefixed with `'`.",
+    media_types=("text/csv",),
+    json_model=ChangePage,
+)
 EXPORT = Content(
     EXPORT_DESCRIPTION,
     media_types=("application/x-ndjson", "text/csv"),
@@ -330,8 +368,8 @@ ROUTES: tuple[Operation, ...] = (
         list_changes,
         role="auditor",
         summary="The change population: every merge and direct push",
-        query=ListQuery,
-        response=ChangePage,
+        query=ChangesQuery,
+        response=POPULATION_CSV,
     ),
     Operation(
         "get",

@@ -27,10 +27,12 @@ from github_app.store.ledger import Ledger
 
 def settings_or_exit() -> Settings:
     """Load settings or stop with the one-line reason (exit status 2)."""
+    from github_app.cli.exit_codes import ConfigurationError
+
     try:
         return load_settings()
     except ConfigError as error:
-        raise click.ClickException(f"configuration error: {error}") from None
+        raise ConfigurationError(f"configuration error: {error}") from None
 
 
 SHORT_SHA = 12
@@ -47,12 +49,15 @@ class StoreServices:
 
 
 def open_services() -> StoreServices:
-    """Open (and migrate) the store configured in the environment."""
-    from github_app.services import Services
+    """Open the existing store configured in the environment (never creates one)."""
+    from github_app.cli.exit_codes import StoreMissing
+    from github_app.cli.store_access import NoStore, open_existing_store
 
     settings = settings_or_exit()
     try:
-        db, ledger = Services.open_store(settings)
+        db, ledger = open_existing_store(settings)
+    except NoStore as error:
+        raise StoreMissing(str(error)) from None
     except (ValueError, OSError) as error:
         raise click.ClickException(f"cannot open the store: {error}") from None
     return StoreServices(settings, db, ledger, Containment(db))

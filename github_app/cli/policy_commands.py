@@ -1,16 +1,66 @@
-"""``countersign policy check|simulate|schema``."""
+"""``countersign policy check|simulate|schema``.
+
+Problems are printed one a line as ``file:line:col: key: message`` (warnings for settings that
+do nothing are marked ``warning:``); an invalid policy exits 1.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import yaml
 
 from github_app.cli.common import settings_or_exit
-from github_app.policy.loader import PolicyError, effective_policy, load_default_policy
+from github_app.policy.diagnostics import warnings_for
+from github_app.policy.loader import (
+    EffectivePolicy,
+    PolicyError,
+    effective_policy,
+    load_default_policy,
+    read_document,
+)
+
+
+def _fail_with(error: PolicyError) -> NoReturn:
+    for diagnostic in error.diagnostics:
+        click.echo(diagnostic.format(), err=True)
+    count = len(error.diagnostics)
+    click.echo(f"invalid policy: {count} problem{'s' if count > 1 else ''}", err=True)
+    sys.exit(1)
+
+
+def _warn(text: str, source: str) -> None:
+    try:
+        document = read_document(text, source)
+    except PolicyError:
+        return
+    for warning in warnings_for(document, source, text):
+        click.echo(warning.format(), err=True)
+
+
+def load_draft(file: Path, org_file: Path | None = None) -> EffectivePolicy:
+    """The effective policy of a draft FILE (org policy, or repo policy over ``org_file``)."""
+    text = file.read_text(encoding="utf-8")
+    try:
+        if org_file is None:
+            result = effective_policy(load_default_policy(), text, None, org_source=str(file))
+        else:
+            result = effective_policy(
+                load_default_policy(),
+                org_file.read_text(encoding="utf-8"),
+                text,
+                org_source=str(org_file),
+                repo_source=str(file),
+            )
+    except PolicyError as error:
+        _fail_with(error)
+    _warn(text, str(file))
+    return result
 
 
 @click.group()
@@ -32,20 +82,7 @@ def check(file: Path, org_file: Path | None, as_json: bool) -> None:
     Without --org-file, FILE is read as the org policy over the shipped default; with it, FILE
     is the repository policy, which can only tighten the org policy.
     """
-    text = file.read_text(encoding="utf-8")
-    try:
-        if org_file is None:
-            result = effective_policy(load_default_policy(), text, None, org_source=str(file))
-        else:
-            result = effective_policy(
-                load_default_policy(),
-                org_file.read_text(encoding="utf-8"),
-                text,
-                org_source=str(org_file),
-                repo_source=str(file),
-            )
-    except PolicyError as error:
-        raise click.ClickException(f"invalid policy: {error}") from None
+    result = load_draft(file, org_file)
     document = result.policy.model_dump(mode="json")
     if as_json:
         click.echo(
@@ -69,16 +106,34 @@ def check(file: Path, org_file: Path | None, as_json: bool) -> None:
 
 @policy.command("simulate")
 @click.argument("repo")
-@click.argument("number", type=int)
+@click.argument("number", type=click.IntRange(1))
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Judge with this draft policy (read like `policy check FILE`) instead of the one "
+    "in force.",
+)
+@click.option(
+    "--org-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --policy: the draft is a repository policy layered over this org policy.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
-def simulate(repo: str, number: int, as_json: bool) -> None:
+def simulate(
+    repo: str, number: int, policy_file: Path | None, org_file: Path | None, as_json: bool
+) -> None:
     """Evaluate pull request NUMBER of REPO (owner/name) now, without publishing anything."""
+    from github_app.cli.exit_codes import ConfigurationError
     from github_app.cli.simulate import simulate_pull_request
 
+    if org_file is not None and policy_file is None:
+        raise click.UsageError("--org-file needs --policy")
+    draft = load_draft(policy_file, org_file) if policy_file else None
     settings = settings_or_exit()
     if settings.setup_mode:
-        raise click.ClickException("configuration error: GITHUB_APP_ID is not set")
-    evaluation = asyncio.run(simulate_pull_request(settings, repo, number))
+        raise ConfigurationError("configuration error: GITHUB_APP_ID is not set")
+    evaluation = asyncio.run(simulate_pull_request(settings, repo, number, policy=draft))
     decision, attribution = evaluation.decision, evaluation.attribution
     if as_json:
         click.echo(
@@ -109,9 +164,9 @@ def simulate(repo: str, number: int, as_json: bool) -> None:
 )
 def schema(output: Path | None) -> None:
     """Print (or write) the JSON Schema of countersign.yml."""
-    from github_app.policy.model import Policy
+    from github_app.policy.model import schema_text
 
-    document = json.dumps(Policy.model_json_schema(), indent=2) + "\n"
+    document = schema_text()
     if output is None:
         click.echo(document, nl=False)
     else:

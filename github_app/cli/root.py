@@ -1,12 +1,26 @@
-"""Root command group and ``countersign serve``."""
+"""Root command group, ``countersign serve`` and ``countersign migrate``.
+
+Exit codes are listed in :mod:`github_app.cli.exit_codes`.
+"""
 
 from __future__ import annotations
 
 import importlib
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import click
 from click.utils import make_default_short_help
+
+from github_app.cli.exit_codes import StartupFailed
+
+
+def package_version() -> str:
+    """The installed distribution's version."""
+    try:
+        return version("countersign")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
 
 
 class LazyGroup(click.Group):
@@ -57,6 +71,7 @@ COMMAND_FAMILIES = {
     "evidence": "evidence_commands:evidence",
     "freeze": "containment_commands:freeze_command",
     "session": "containment_commands:session_group",
+    "doctor": "doctor_commands:doctor",
     "hook": "hook_commands:hook",
 }
 FAMILY_SUMMARIES = {
@@ -69,6 +84,7 @@ FAMILY_SUMMARIES = {
     "evidence": "Query and export the evidence ledger (what the auditor API serves).",
     "freeze": "Halt (on) or resume (off) agent changes, org-wide or in one repository.",
     "session": "Agent sessions.",
+    "doctor": "Check configuration, store, signing key and GitHub access; print what to fix.",
     "hook": "Agent hooks: send an agent's sessions through Countersign.",
 }
 
@@ -79,6 +95,7 @@ FAMILY_SUMMARIES = {
     summaries=FAMILY_SUMMARIES,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+@click.version_option(package_version(), "-V", "--version", prog_name="countersign")
 def main() -> None:
     """Countersign: human countersignatures for AI agents' changes, with audit evidence."""
 
@@ -86,21 +103,45 @@ def main() -> None:
 @main.command()
 def serve() -> None:
     """Run the App: webhook receiver, worker, auditor API."""
-    from aiohttp import web
-
     from github_app.cli.common import settings_or_exit
-    from github_app.logs import configure_logging, get_logger
-    from github_app.server.app import create_app
+    from github_app.logs import configure_logging
+    from github_app.server.run import StartupError, run
 
     settings = settings_or_exit()
     configure_logging(settings.log_level, settings.log_format)
-    log = get_logger("countersign")
-    if settings.setup_mode:
-        log.warning("setup_mode", reason="GITHUB_APP_ID is not set; serving the setup page only")
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-    )
+    try:
+        run(settings)
+    except StartupError as error:
+        raise StartupFailed(f"cannot start: {error}") from None
+
+
+@main.command()
+def migrate() -> None:
+    """Create the store and the ledger signing key, or bring the schema up to date.
+
+    Run it once per release before ``serve`` (the container's migration step); ``serve`` does
+    the same on start, so a single instance needs no separate step.
+    """
+    import sqlalchemy as sa
+
+    from github_app.cli.common import settings_or_exit
+    from github_app.cli.store_access import describe_database, head_revision
+    from github_app.ledger.checkpoints import load_or_create_signing_key
+    from github_app.store.database import Database
+
+    settings = settings_or_exit()
+    where = describe_database(settings.database_url)
+    try:
+        db = Database.open(settings.database_url)
+        db.migrate()
+        revision = db.schema_revision()
+        db.engine.dispose()
+    except (sa.exc.SQLAlchemyError, OSError, ValueError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise StartupFailed(f"cannot migrate the store at {where}: {reason}") from None
+    try:
+        signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+    except (ValueError, OSError) as error:
+        raise StartupFailed(f"COUNTERSIGN_SIGNING_KEY_PATH: {error}") from None
+    click.echo(f"store at {where} is at revision {revision} (newest: {head_revision()})")
+    click.echo(f"ledger signing key {signer.key_id} at {settings.countersign_signing_key_path}")

@@ -13,16 +13,20 @@ import click
 from tabulate import tabulate
 
 from github_app.cli.common import settings_or_exit
-from github_app.store.database import Database
 from github_app.tokens import ROLES, TokenError, TokenStore
 
 
 def open_token_store() -> TokenStore:
-    """The token store in the database named by ``DATABASE_URL`` (migrated first)."""
+    """The token store in the existing database named by ``DATABASE_URL`` (never created)."""
+    from github_app.cli.exit_codes import StoreMissing
+    from github_app.cli.store_access import NoStore, open_existing_database
+
     settings = settings_or_exit()
     try:
-        db = Database.open(settings.database_url)
+        db = open_existing_database(settings)
         db.migrate()
+    except NoStore as error:
+        raise StoreMissing(str(error)) from None
     except (ValueError, OSError) as error:
         raise click.ClickException(f"cannot open the store: {error}") from None
     return TokenStore(db)

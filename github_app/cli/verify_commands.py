@@ -20,7 +20,6 @@ from github_app.cli.common import (
 )
 from github_app.evidence.offline import ExportVerification, verify_export
 from github_app.ledger.checkpoints import (
-    load_or_create_signing_key,
     load_public_key_pem,
     raw_public_key,
 )
@@ -72,6 +71,12 @@ def verify_command(
             f"OK: {report.entries_checked} entries and "
             f"{report.checkpoints_checked} checkpoints verified"
         )
+        unsigned = report.entries_checked - (report.latest_checkpoint_size or 0)
+        if unsigned:
+            click.echo(
+                f"{unsigned} recent entr{'y is' if unsigned == 1 else 'ies are'} chained but "
+                "not yet covered by a signed checkpoint"
+            )
     else:
         click.echo(f"FAILED: {report.problem}")
         if report.first_bad_seq is not None:
@@ -177,8 +182,14 @@ def prove_command(seq: int, as_json: bool, output: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print key id, PEM and raw hex as JSON.")
 def public_key_command(as_json: bool) -> None:
     """The public key that signs ledger checkpoints (give it to auditors)."""
+    from github_app.cli.exit_codes import StoreMissing
+    from github_app.cli.store_access import NoStore, load_existing_signing_key
+
     settings = settings_or_exit()
-    signer = load_or_create_signing_key(settings.countersign_signing_key_path)
+    try:
+        signer = load_existing_signing_key(settings.countersign_signing_key_path)
+    except NoStore as error:
+        raise StoreMissing(str(error)) from None
     if as_json:
         print_json(
             {

@@ -7,6 +7,10 @@ the policy's threshold.  Trailers are unauthenticated: they can make a change *m
 restricted (the generic ``Agent-Session-Id`` / ``Agent-Launched-By`` trailers always declare
 an agent change), never less.  "No marker" means "unknown", not "human": attribution can be
 switched off in most agents, which is why the policy, not detection, decides what follows.
+
+Detection is CPU work over attacker-controlled text: it scans at most ``TEXT_BUDGET``
+characters of each PR body and commit message (the head and the tail, where trailers live),
+runs only RE2 regexes (linear time), and the shell calls it off the event loop.
 """
 
 from __future__ import annotations
@@ -39,13 +43,17 @@ from github_app.core.trailers import (
     github_noreply,
     is_github_login,
     line_starts_matching,
+    list_item_content,
     match_generic_trailer,
     normalise_newlines,
-    outside_fences,
+    outside_quotes,
     parse_identity,
 )
 
 _DETAIL_LIMIT = 120
+# Characters of one PR body or commit message that are read: half from the head, half from
+# the tail.  Real messages are far shorter; the cap bounds the work a crafted one can cause.
+TEXT_BUDGET = 64 * 1024
 _IdentityMatch = tuple[str, str, Strength, str]  # (agent, kind, strength, detail)
 # Signal kinds of the generic trailers: self-declarations that always mean "agent change".
 _DECLARATION_KINDS = frozenset({"session_trailer", "launcher_trailer"})
@@ -75,17 +83,22 @@ def detect(
             signals=tuple(evidence.signals),
             ai_assisted=verdict.ai_assisted,
             co_authors=co_authors,
+            catalogue_version=catalogue.version,
         )
     session_id, derived = _session(evidence, verdict.agent, pr, fallback_session_id)
+    candidates = _launcher_candidates(evidence, verdict.agent, pr, commits, catalogue)
     return Attribution(
         is_agent=True,
         agent=verdict.agent,
         signals=tuple(evidence.signals),
         session_id=session_id,
         session_derived=derived,
-        launched_by=_launcher(evidence, verdict.agent, pr, commits, catalogue),
+        session_ids=_all_sessions(session_id, evidence, pr, fallback_session_id),
+        launched_by=candidates[0] if candidates else None,
+        launcher_candidates=candidates,
         ai_assisted=verdict.ai_assisted,
         co_authors=co_authors,
+        catalogue_version=catalogue.version,
     )
 
 
@@ -112,6 +125,8 @@ class _Evidence:
     declared_launchers: list[str] = field(default_factory=list)
     vendor_sessions: list[tuple[str, str]] = field(default_factory=list)  # (agent, id)
     launcher_lines: list[tuple[str, str]] = field(default_factory=list)  # (agent, login)
+    # Co-authors of commits an agent's own identity authored: (agent, co-author).
+    agent_commit_coauthors: list[tuple[str, GitIdentity]] = field(default_factory=list)
     line_cache: dict[str, _LineFacts] = field(default_factory=dict)
     identity_cache: dict[tuple[object, ...], tuple[_IdentityMatch, ...]] = field(
         default_factory=dict
@@ -142,7 +157,7 @@ def _scan_pull_request(pr: PullRequest, catalogue: Catalogue, evidence: _Evidenc
     entry = catalogue.agent_for_account(pr.author)
     if entry is not None:
         evidence.add(entry.name, "pr_author", Strength.IDENTITY, "PR author", _who(pr.author))
-    _scan_text(pr.body, "PR body", catalogue, evidence)
+    _scan_text(pr.body, "PR body", catalogue, evidence, markdown=True)
     entry = catalogue.agent_for_branch(pr.head_ref) if pr.head_ref else None
     if entry is not None:
         evidence.add(entry.name, "branch_prefix", Strength.BRANCH_PREFIX, "PR branch", pr.head_ref)
@@ -154,6 +169,7 @@ def _scan_pull_request(pr: PullRequest, catalogue: Catalogue, evidence: _Evidenc
 
 def _scan_commit(commit: Commit, catalogue: Catalogue, evidence: _Evidence) -> None:
     where = f"commit {commit.sha[:7]}"
+    authoring_agents: set[str] = set()
     for role, identity, account in (
         ("author", commit.author, commit.author_account),
         ("committer", commit.committer, commit.committer_account),
@@ -162,7 +178,14 @@ def _scan_commit(commit: Commit, catalogue: Catalogue, evidence: _Evidence) -> N
             role, identity, account, catalogue, evidence
         ):
             evidence.add(agent, kind, strength, f"{where} {role}", detail)
-    _scan_text(commit.message, f"{where} message", catalogue, evidence)
+            if role == "author" and strength == Strength.IDENTITY:
+                authoring_agents.add(agent)
+    seen_before = len(evidence.co_authors)
+    _scan_text(commit.message, f"{where} message", catalogue, evidence, markdown=False)
+    for agent in sorted(authoring_agents):
+        evidence.agent_commit_coauthors += [
+            (agent, identity) for identity in evidence.co_authors[seen_before:]
+        ]
 
 
 def _identity_matches(
@@ -191,15 +214,17 @@ def _identity_matches(
     return result
 
 
-def _scan_text(text: str, where: str, catalogue: Catalogue, evidence: _Evidence) -> None:
-    """Read every marked line of a commit message or PR body, wherever it is."""
+def _scan_text(
+    text: str, where: str, catalogue: Catalogue, evidence: _Evidence, *, markdown: bool
+) -> None:
+    """Read every marked, unquoted line of a commit message or PR body, wherever it is."""
     if not text:
         return
-    text = normalise_newlines(text)
+    text = normalise_newlines(_within_budget(text))
     starts = _marked_line_starts(text, catalogue)
     if not starts:
         return
-    for line_no, line in outside_fences(text, starts):
+    for line_no, line in outside_quotes(text, starts, markdown=markdown):
         facts = evidence.line_cache.get(line)
         if facts is None:
             facts = evidence.line_cache[line] = _read_line(line, catalogue)
@@ -208,6 +233,14 @@ def _scan_text(text: str, where: str, catalogue: Catalogue, evidence: _Evidence)
             _use_generic_trailer(facts, source, evidence)
         for rule, captured, matched in facts.hits:
             _use_rule_hit(rule, captured, matched, source, evidence)
+
+
+def _within_budget(text: str) -> str:
+    """``text``, or its head and tail when it is longer than the scanning budget."""
+    if len(text) <= TEXT_BUDGET:
+        return text
+    half = TEXT_BUDGET // 2
+    return text[:half] + "\n" + text[-half:]
 
 
 def _marked_line_starts(text: str, catalogue: Catalogue) -> list[int]:
@@ -245,8 +278,9 @@ def _read_line(line: str, catalogue: Catalogue) -> _LineFacts:
             rules += gate.rules
             trailer = trailer or (match_generic_trailer(line) if gate.generic_trailer else None)
     hits = []
+    content = list_item_content(line)  # "- Requested by: …" says what "Requested by: …" says
     for rule in (*rules, *catalogue.ungated_rules):
-        found = rule.regex.search(line)
+        found = rule.regex.search(content)
         if found is not None:
             hits.append((rule, found[rule.group] if rule.group else "", found[0]))
     coauthor = parse_identity(trailer[1]) if trailer and trailer[0] == COAUTHOR_KEY else None
@@ -343,24 +377,63 @@ def _session(
     return (fallback, True) if fallback else (None, False)
 
 
-def _launcher(
+def _all_sessions(
+    primary: str | None, evidence: _Evidence, pr: PullRequest | None, fallback: str | None
+) -> tuple[str, ...]:
+    """Every session id the change carries, the primary first: any of them can be revoked.
+
+    A second ``Agent-Session-Id`` in an edited body or a later commit must not replace the
+    revoked one, so declared, vendor and derived ids are all kept.
+    """
+    ids = [primary] if primary else []
+    ids += evidence.declared_sessions
+    ids += [session_id for _, session_id in evidence.vendor_sessions if session_id]
+    if pr is not None:
+        ids.append(f"pr:{pr.repo_id}:{pr.number}")
+    elif fallback:
+        ids.append(fallback)
+    return tuple(dict.fromkeys(ids))
+
+
+def _launcher_candidates(
     evidence: _Evidence,
     agent: str,
     pr: PullRequest | None,
     commits: Sequence[Commit],
     catalogue: Catalogue,
-) -> str | None:
-    """The accountable developer: the ``Agent-Launched-By`` trailer, else the agent's rules."""
-    for login in evidence.declared_launchers:
-        if _human_login(login, catalogue):
-            return login
+) -> tuple[str, ...]:
+    """Everyone the change names as its launcher, the accountable developer first.
+
+    The vendor's own marker (a ``line`` rule such as Devin's "Requested by") outranks the
+    unauthenticated ``Agent-Launched-By`` trailer, which outranks the agent's other rules.
+    Every candidate is returned because every one of them must be kept from countersigning:
+    a forged trailer must not let the real launcher approve.
+    """
     entry = catalogue.get(agent)
     rules = entry.launcher if entry is not None else DEFAULT_LAUNCHER_RULES
-    for rule in rules:
+    vendor_lines = [rule for rule in rules if rule.source == "line"]
+    other_rules = [rule for rule in rules if rule.source != "line"]
+    ordered: list[str] = []
+    if vendor_lines:
+        ordered += _launcher_lines(evidence, agent, catalogue)
+    ordered += [login for login in evidence.declared_launchers if _human_login(login, catalogue)]
+    for rule in other_rules:
         login = _apply_launcher_rule(rule, evidence, agent, pr, commits, catalogue)
         if login is not None:
-            return login
-    return None
+            ordered.append(login)
+            break
+    unique: dict[str, str] = {}
+    for login in ordered:
+        unique.setdefault(login.lower(), login)
+    return tuple(unique.values())
+
+
+def _launcher_lines(evidence: _Evidence, agent: str, catalogue: Catalogue) -> list[str]:
+    return [
+        login
+        for line_agent, login in evidence.launcher_lines
+        if line_agent == agent and _human_login(login, catalogue)
+    ]
 
 
 def _apply_launcher_rule(
@@ -371,9 +444,12 @@ def _apply_launcher_rule(
     commits: Sequence[Commit],
     catalogue: Catalogue,
 ) -> str | None:
-    if rule.source == "line":
-        logins = (login for line_agent, login in evidence.launcher_lines if line_agent == agent)
-        return _first_human_login(logins, catalogue)
+    """The first login one non-``line`` rule finds (``line`` rules: see the candidates)."""
+    if rule.source == "agent_coauthor":
+        identities = (
+            who for who_agent, who in evidence.agent_commit_coauthors if who_agent == agent
+        )
+        return _first_human_login(_coauthor_logins(identities, catalogue), catalogue)
     if rule.source == "coauthor":
         return _first_human_login(_coauthor_logins(evidence.co_authors, catalogue), catalogue)
     if rule.source == "assignee":

@@ -123,12 +123,33 @@ class Attribution(Frozen):
     is_agent: bool
     agent: str | None = None  # catalogue name, "unknown-agent", or None for a human change
     signals: tuple[Signal, ...] = ()
-    session_id: str | None = None
+    session_id: str | None = None  # the primary session id (first of session_ids)
     session_derived: bool = False  # True when no marker carried an id and we derived one
+    # Every session id seen (declared trailers, vendor URLs, the derived one), primary first:
+    # revoking any of them blocks the change.
+    session_ids: tuple[str, ...] = ()
     launched_by: str | None = None  # login of the accountable developer, when known
+    # Everyone named as launcher (vendor marker, Agent-Launched-By, the agent's rules), the
+    # accountable developer first: none of them may countersign.
+    launcher_candidates: tuple[str, ...] = ()
     ai_assisted: bool = False  # AI suggestions accepted (e.g. Copilot Autofix) but no agent
     co_authors: tuple[GitIdentity, ...] = Field(default=())  # every Co-authored-by trailer seen
     # Set from agent session events, not from git: the launcher is the login of the agent token
     # that started the session, and any trailer naming someone else is a conflict to show.
     launcher_attested: bool = False
     launcher_conflicts: tuple[str, ...] = ()
+    catalogue_version: str | None = None  # the catalogue release that judged the change
+
+    @property
+    def all_session_ids(self) -> tuple[str, ...]:
+        """``session_ids``, or the primary id alone for attributions built without them."""
+        if self.session_ids:
+            return self.session_ids
+        return (self.session_id,) if self.session_id else ()
+
+    @property
+    def all_launchers(self) -> tuple[str, ...]:
+        """``launcher_candidates``, or the launcher alone for attributions built without them."""
+        if self.launcher_candidates:
+            return self.launcher_candidates
+        return (self.launched_by,) if self.launched_by else ()

@@ -2,7 +2,8 @@
 
 Pure text helpers shared by the catalogue and detection.  Nothing here knows about agents; it
 only knows git's and GitHub's conventions (``Key: value`` trailers, ``Name <e-mail>``
-identities, ``<id>+<login>@users.noreply.github.com`` addresses, Markdown code fences).
+identities, ``<id>+<login>@users.noreply.github.com`` addresses, and which Markdown lines are
+quotes: fenced and indented code blocks and blockquotes).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ _GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}$")
 # Opaque session ids end up in markdown and the ledger: printable ASCII without spaces only.
 _SESSION_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})(?P<rest>.*)$", re.MULTILINE)
+_BLOCKQUOTE = re.compile(r"^ {0,3}>")
+_INDENTED = re.compile(r"^(?: {4}| {0,3}\t)")
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])(?:[ \t]+\[[ xX]\])?[ \t]+")
 
 
 def normalise_newlines(text: str) -> str:
@@ -135,8 +139,62 @@ def line_starts_matching(text: str, pattern: re.Pattern[str]) -> Iterator[int]:
         position = end + 1
 
 
+def list_item_content(line: str) -> str:
+    """The text of a Markdown list item (``- Requested by: …`` → ``Requested by: …``)."""
+    found = _LIST_ITEM.match(line)
+    return line[found.end() :] if found else line
+
+
+def quoted_line_starts(text: str, *, markdown: bool = True) -> frozenset[int]:
+    """Starts of the lines of ``text`` that quote rather than say: not evidence.
+
+    Blockquotes (``> …``) always quote.  A line indented by four spaces (or a tab) is an
+    indented code block in Markdown when it follows a blank line or another such line and is
+    not inside a list; in a commit message (``markdown=False``) indentation always quotes, as
+    git's own trailers start at the margin.  Fenced blocks are handled by :func:`fenced_spans`.
+    """
+    if ">" not in text and "    " not in text and "\t" not in text:
+        return frozenset()
+    quoted: set[int] = set()
+    start, previous_blank, in_code, in_list = 0, True, False, False
+    for line in text.split("\n"):
+        blank = not line.strip()
+        if blank:
+            pass
+        elif _BLOCKQUOTE.match(line):
+            quoted.add(start)
+            in_code = False
+        elif _INDENTED.match(line):
+            in_code = not markdown or in_code or (previous_blank and not in_list)
+            if in_code:
+                quoted.add(start)
+        else:
+            in_code = False
+            in_list = _LIST_ITEM.match(line) is not None or (in_list and not previous_blank)
+        previous_blank = blank
+        start += len(line) + 1
+    return frozenset(quoted)
+
+
+def outside_quotes(
+    text: str, starts: Iterable[int], *, markdown: bool = True
+) -> Iterator[tuple[int, str]]:
+    """``(line number, line)`` for each line start, in order, skipping quoted lines.
+
+    Quoted lines are those inside closed code fences, blockquotes and indented code blocks
+    (see :func:`quoted_line_starts`): a CLAUDE.md excerpt or a review quoting an agent's
+    footer is not that agent's work.
+    """
+    spans = fenced_spans(text)
+    quoted = quoted_line_starts(text, markdown=markdown)
+    for start in sorted(set(starts)):
+        if start in quoted or any(low <= start < high for low, high in spans):
+            continue
+        yield text.count("\n", 0, start) + 1, line_from(text, start)
+
+
 def outside_fences(text: str, starts: Iterable[int]) -> Iterator[tuple[int, str]]:
-    """``(line number, line)`` for each line start, in order, skipping quoted (fenced) lines."""
+    """``(line number, line)`` for each line start, skipping closed-fence lines only."""
     spans = fenced_spans(text)
     for start in sorted(set(starts)):
         if not any(low <= start < high for low, high in spans):

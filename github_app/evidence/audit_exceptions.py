@@ -1,11 +1,14 @@
 """Exceptions an auditor follows up (pure).
 
 From the ledger: ``unapproved_merge`` (merged without a passing decision), ``direct_push``
-(a protected branch changed without a PR, when the policy counts it as a violation),
-``push_bypassed`` (a ruleset bypass) and ``emergency_change`` (the break-glass path).
-Derived: ``overdue_post_review`` — an emergency change whose ``post_review`` entry (same repo
-and PR) did not arrive within the policy's post-review deadline: either none yet and the
-deadline has passed, or one that came late.  The deadline is ``data.post_review_hours`` on
+(a protected branch changed without a PR — every one, also a human's push the policy does not
+count as a violation: it reached the branch unapproved, as the population says; ``detail``
+keeps ``violation``), ``push_bypassed`` (a ruleset bypass) and ``emergency_change`` (the
+break-glass path).  Derived: ``overdue_post_review`` — an emergency change whose
+``post_review`` entry (same repo and PR) did not arrive within the policy's post-review
+deadline: either none yet and the deadline has passed, or one that came late.  An overdue
+emergency change is listed once, as ``overdue_post_review`` (its detail says ``emergency``),
+so every change appears in the list at most once.  The deadline is ``data.post_review_hours`` on
 the emergency entry when present, else the policy default (72 hours).
 """
 
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from github_app.evidence.integrity import integrity_of
 from github_app.evidence.params import Position
 from github_app.ledger.entry import LedgerEntry, rfc3339
 
@@ -65,6 +69,7 @@ class ExceptionItem:
             "actor": entry.actor,
             "head_sha": entry.head_sha,
             "detail": self.detail,
+            "integrity": integrity_of(entry),
         }
 
 
@@ -84,28 +89,26 @@ def exception_items(
     now: datetime,
     default_hours: int = DEFAULT_POST_REVIEW_HOURS,
 ) -> Iterator[ExceptionItem]:
-    """The exception rows one ledger entry yields (none for other kinds)."""
-    if entry.kind not in EXCEPTION_KINDS or not counts_as_exception(entry):
+    """The exception row one ledger entry yields (none for other kinds)."""
+    if entry.kind not in EXCEPTION_KINDS:
         return
+    position = Position(entry.seq, 0)
     if entry.kind != "emergency_change":
-        yield ExceptionItem(Position(entry.seq, 0), entry.kind, entry, _summary(entry))
+        yield ExceptionItem(position, entry.kind, entry, _summary(entry))
         return
     due = entry.occurred_at + timedelta(hours=post_review_hours(entry, default_hours))
     reviewed_at = post_reviews.get((entry.repo, entry.pr))
-    review = {
+    detail = _summary(entry) | {
+        "emergency": True,
         "post_review_due": rfc3339(due),
         "post_reviewed_at": rfc3339(reviewed_at) if reviewed_at else None,
     }
-    yield ExceptionItem(Position(entry.seq, 0), entry.kind, entry, _summary(entry) | review)
     late = reviewed_at > due if reviewed_at else now > due
-    if late:
-        overdue = review | {"overdue_by_hours": _hours_late(due, reviewed_at or now)}
-        yield ExceptionItem(Position(entry.seq, 1), OVERDUE, entry, overdue)
-
-
-def counts_as_exception(entry: LedgerEntry) -> bool:
-    """False only for a direct push the policy does not count (``data.violation`` false)."""
-    return not (entry.kind == "direct_push" and entry.data.get("violation") is False)
+    if not late:
+        yield ExceptionItem(position, entry.kind, entry, detail)
+        return
+    overdue = detail | {"overdue_by_hours": _hours_late(due, reviewed_at or now)}
+    yield ExceptionItem(position, OVERDUE, entry, overdue)
 
 
 def _summary(entry: LedgerEntry) -> dict[str, Any]:

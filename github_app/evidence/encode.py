@@ -14,6 +14,8 @@ line is ``{"checkpoint": {...}}``: the latest signed checkpoint (``size``, ``roo
 ``prev_hash``, ``hash``.  An empty cell is ``null``.  The last row is the checkpoint: ``kind``
 is ``checkpoint`` (never a ledger kind), ``seq`` empty, and ``data`` holds the checkpoint object
 as JSON (``null`` when there is none).  For byte-exact hash recomputation prefer JSONL.
+Every cell is spreadsheet-safe (:mod:`github_app.evidence.csvsafe`): one that could run as a
+formula is prefixed with an apostrophe (:func:`github_app.evidence.csvsafe.restore` removes it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from github_app.evidence.csvsafe import neutralise
 from github_app.ledger.entry import LedgerEntry, canonical_json
 
 CSV_COLUMNS = (
@@ -73,16 +76,17 @@ def jsonl_checkpoint_line(checkpoint: BaseModel | None) -> str:
     return canonical_json({"checkpoint": checkpoint_record(checkpoint)}) + "\n"
 
 
-def _csv_text(rows: Iterable[Iterable[Any]]) -> str:
+def csv_text(rows: Iterable[Iterable[str]]) -> str:
+    """RFC 4180 text for rows of text cells, each one neutralised against formulas."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows(rows)
+    writer.writerows([neutralise(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 
 def csv_header() -> str:
     """The CSV header row."""
-    return _csv_text([CSV_COLUMNS])
+    return csv_text([CSV_COLUMNS])
 
 
 def _csv_cell(column: str, value: Any) -> str:
@@ -98,7 +102,7 @@ def _csv_cell(column: str, value: Any) -> str:
 def csv_rows(entries: Iterable[LedgerEntry]) -> str:
     """CSV rows for a batch of entries."""
     records = (entry_record(entry) for entry in entries)
-    return _csv_text([_csv_cell(col, record.get(col)) for col in CSV_COLUMNS] for record in records)
+    return csv_text([_csv_cell(col, record.get(col)) for col in CSV_COLUMNS] for record in records)
 
 
 def csv_checkpoint_row(checkpoint: BaseModel | None) -> str:
@@ -106,4 +110,4 @@ def csv_checkpoint_row(checkpoint: BaseModel | None) -> str:
     row = dict.fromkeys(CSV_COLUMNS, "")
     row["kind"] = CHECKPOINT_MARKER
     row["data"] = canonical_json(checkpoint_record(checkpoint))
-    return _csv_text([[row[column] for column in CSV_COLUMNS]])
+    return csv_text([[row[column] for column in CSV_COLUMNS]])

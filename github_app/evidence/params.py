@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticUseDefault
 
+from github_app.evidence.population import CHANGE_STATUSES, ChangeStatus
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE
 from github_app.ledger.entry import ENTRY_KINDS
 
@@ -339,3 +340,36 @@ def _first_problem(error: ValidationError) -> str:
         return str(cause)
     where = ".".join(str(part) for part in first["loc"]) or "query"
     return f"{where}: {first['msg']}"
+
+
+def parse_status(value: str | None) -> str | None:
+    """A change status filter (``approved``, ``unapproved``, ``emergency``, ``violation``)."""
+    text = parse_text("status", value)
+    if text is not None and text not in CHANGE_STATUSES:
+        raise InvalidParameter(f"status: expected one of {', '.join(CHANGE_STATUSES)}")
+    return text
+
+
+def _status(value: object) -> str | None:
+    return parse_status(_as_text("status", value))
+
+
+def _changes_format(value: object) -> str:
+    if value is None or value == "":
+        raise PydanticUseDefault()
+    if value not in ("json", "csv"):
+        raise InvalidParameter("format: expected json or csv")
+    return str(value)
+
+
+class ChangesQuery(ListQuery):
+    """``/changes``: a list page (JSON) or the whole population as CSV, optionally one status."""
+
+    format: Annotated[Literal["json", "csv"], BeforeValidator(_changes_format)] = Field(
+        default="json",
+        description="json: one page; csv: the whole population, one row per change "
+        "(limit and cursor do not apply).",
+    )
+    status: Annotated[ChangeStatus | None, BeforeValidator(_status)] = Field(
+        default=None, description="Only changes with this status."
+    )

@@ -88,8 +88,25 @@ def make_entry(
         delivery_id=stamp.delivery_id,
         payload_sha256=stamp.payload_sha256,
         policy_sha=policy_sha,
-        data=data or {},
+        data=_with_attribution_facts(data or {}, attribution),
     )
+
+
+def _with_attribution_facts(
+    data: dict[str, Any], attribution: Attribution | None
+) -> dict[str, Any]:
+    """``data`` plus the catalogue release that judged the change, every session id and every
+    launcher candidate (when there is more than one)."""
+    if attribution is None:
+        return data
+    facts: dict[str, Any] = {}
+    if attribution.catalogue_version:
+        facts["catalogue_version"] = attribution.catalogue_version
+    if attribution.is_agent and len(attribution.all_session_ids) > 1:
+        facts["session_ids"] = list(attribution.all_session_ids)
+    if attribution.is_agent and len(attribution.all_launchers) > 1:
+        facts["launcher_candidates"] = list(attribution.all_launchers)
+    return {**facts, **data}
 
 
 def summarise_signals(signals: Iterable[Signal], limit: int = 50) -> list[dict]:
@@ -186,6 +203,7 @@ def merge_entries(stamp: Stamp, judgement: Judgement, merged_at: datetime) -> li
         "state": decision.state,
         "passing": decision.passing,
         "title": pr.title,
+        "author": pr.author.login,
     }
     common = {**_common(judgement, merged_at), "actor": snapshot["merged_by"]}
     entries = [make_entry(stamp, "merge", data=snapshot, **common)]
@@ -238,6 +256,7 @@ def can_post_review(
     if reviewer is None or reviewer.is_bot or not approved:
         return False
     shippers = {pr.author.login, emergency.data.get("merged_by"), emergency.launched_by}
+    shippers.update(emergency.data.get("launcher_candidates", ()))  # every launcher candidate
     return reviewer.login.lower() not in {login.lower() for login in shippers if login}
 
 

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from github_app.actions.check_run import check_run_body, publish_check_run
+from github_app.actions.check_run import check_run_body, details_url_for, publish_check_run
 from github_app.actions.record import record
 from github_app.context import AppServices, HandlerContext
 from github_app.core.catalogue import Catalogue
@@ -73,11 +73,16 @@ class Evaluation:
         )
 
 
-async def _containment(services: AppServices, pr: PullRequest, session_id: str | None) -> dict:
+def _any_revoked(services: AppServices, session_ids: tuple[str, ...]) -> bool:
+    """True when any session id the change carries was revoked (renaming never un-revokes)."""
+    return any(services.containment.is_revoked(session_id) for session_id in session_ids)
+
+
+async def _containment(services: AppServices, pr: PullRequest, attribution: Attribution) -> dict:
     """The freeze and revocation facts of an evaluation input, read now."""
     freeze, revoked = await asyncio.gather(
         asyncio.to_thread(services.containment.active_freeze, pr.repo_full_name),
-        asyncio.to_thread(services.containment.is_revoked, session_id),
+        asyncio.to_thread(_any_revoked, services, attribution.all_session_ids),
     )
     return {
         "frozen": freeze is not None,
@@ -87,23 +92,39 @@ async def _containment(services: AppServices, pr: PullRequest, session_id: str |
 
 
 async def evaluate_pull_request(
-    ctx: HandlerContext, pr: PullRequest, *, policy_ref: str | None = None
+    ctx: HandlerContext,
+    pr: PullRequest,
+    *,
+    policy_ref: str | None = None,
+    draft_policy: EffectivePolicy | None = None,
 ) -> Evaluation:
     """Gather what the decision needs from GitHub and the store, then decide (pure).
 
     The policy is read at ``policy_ref`` (default: the base branch's commit as of the event,
     which keeps reads cacheable); a merged PR passes its base commit, so a PR that edits the
-    policy is not judged by its own edit.
+    policy is not judged by its own edit.  A ``draft_policy`` (``countersign policy simulate
+    --policy``) replaces the one in force.
     """
     services = ctx.services
-    ref = policy_ref or pr.base_sha or pr.base_ref
+
+    async def policy_in_force() -> tuple[EffectivePolicy | None, str | None]:
+        if draft_policy is not None:
+            return draft_policy, None
+        ref = policy_ref or pr.base_sha or pr.base_ref
+        return await load_policy(ctx.gh, pr.repo_full_name, ref, services.default_policy)
+
     facts, (policy, policy_error) = await asyncio.gather(
-        pull_request_facts(ctx.gh, pr),
-        load_policy(ctx.gh, pr.repo_full_name, ref, services.default_policy),
+        pull_request_facts(ctx.gh, pr), policy_in_force()
     )
     rules = policy.policy if policy else services.default_policy
-    catalogue = services.catalogue_for(rules)
-    attribution = detect(
+    try:
+        catalogue = await asyncio.to_thread(services.catalogue_for, rules)
+    except ValueError as error:  # a detection.agents entry the catalogue refuses: fail closed
+        policy, policy_error = None, str(error)
+        rules, catalogue = services.default_policy, services.catalogue
+    # Detection is CPU work over PR text: off the event loop, so one PR cannot stall the rest.
+    attribution = await asyncio.to_thread(
+        detect,
         pr,
         facts.commits,
         catalogue,
@@ -131,7 +152,7 @@ async def evaluate_pull_request(
         incomplete=facts.incomplete,
         extra_exclusions=attestation.exclusions,
         session_block=attestation.blocking,
-        **await _containment(services, pr, attribution.session_id),
+        **await _containment(services, pr, attribution),
     )
     return Evaluation(pr, facts, policy, policy_error, attribution, evaluate(inputs), inputs)
 
@@ -142,7 +163,7 @@ async def _with_current_containment(services: AppServices, ev: Evaluation) -> Ev
     Without this, an evaluation that started before a freeze could publish ``success`` after
     the containment sweep had already published ``failure``.
     """
-    now = await _containment(services, ev.pr, ev.attribution.session_id)
+    now = await _containment(services, ev.pr, ev.attribution)
     if all(getattr(ev.inputs, key) == value for key, value in now.items()):
         return ev
     inputs = ev.inputs.model_copy(update=now)
@@ -156,7 +177,8 @@ async def publish(ctx: HandlerContext, ev: Evaluation, occurred_at: datetime) ->
     previous = await asyncio.to_thread(services.decisions.get, pr.repo_id, pr.number)
     existing = previous.check_run_id if previous and previous.head_sha == pr.head_sha else None
     ignored = ev.policy.ignored if ev.policy else ()
-    body = check_run_body(ev.decision, ev.attribution, pr, ignored)
+    details_url = details_url_for(services.settings.countersign_public_url, pr)
+    body = check_run_body(ev.decision, ev.attribution, pr, ignored, details_url=details_url)
     check_run_id = await publish_check_run(ctx.gh, pr, body, existing)
     await record(ctx, *state_entries(ctx.stamp, previous, ev.judgement, occurred_at))
     await asyncio.to_thread(

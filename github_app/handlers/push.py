@@ -15,6 +15,7 @@ and since the branches the real policy protects are unknown, a push to any branc
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from gidgethub import BadRequest, routing, sansio
@@ -102,7 +103,12 @@ async def check_direct_push(ctx: HandlerContext, push: Push) -> None:
         if number is not None:
             log.debug("push_from_pull_request", repo=push.repo, pr=number)
             return
-    attribution = attribute_push(push, ctx.services.catalogue_for(policy), policy)
+    try:
+        catalogue = await asyncio.to_thread(ctx.services.catalogue_for, policy)
+    except ValueError as error:  # a detection.agents entry the catalogue refuses: fail closed
+        effective, policy_error = None, str(error)
+        catalogue = ctx.services.catalogue
+    attribution = await asyncio.to_thread(attribute_push, push, catalogue, policy)
     incident = Incident(ctx, push, policy, effective, policy_error, attribution)
     await incident.respond()
 

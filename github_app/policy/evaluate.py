@@ -130,6 +130,9 @@ def _exclusions(inp: EvaluationInput) -> tuple[dict[str, str], dict[int, str]]:
     ids: dict[int, str] = {}
     if inp.attribution.launched_by:
         logins[inp.attribution.launched_by.lower().lstrip("@")] = "launched the agent session"
+    # Every launcher candidate: a forged Agent-Launched-By must not free the real launcher.
+    for launcher in inp.attribution.all_launchers:
+        logins.setdefault(launcher.lower().lstrip("@"), "launched the agent session")
     for login, why in inp.extra_exclusions.items():
         logins.setdefault(login.lower().lstrip("@"), why)
     for commit in inp.commits:

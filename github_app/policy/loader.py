@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from github_app.paths import policies_dir
+from github_app.policy.diagnostics import Diagnostic, from_validation_error, from_yaml_error
 from github_app.policy.model import Policy
 from github_app.policy.tighten import prepare_repo_doc, tighten
 
@@ -34,10 +35,15 @@ MAX_POLICY_NODES = 20_000
 
 
 class PolicyError(Exception):
-    """A policy file could not be read; ``source`` names the file, ``message`` says why."""
+    """A policy file could not be read; ``source`` names the file, ``message`` says why.
 
-    def __init__(self, source: str, message: str) -> None:
-        super().__init__(f"{source}: {message}")
+    ``diagnostics`` place each problem at its line and column; ``str()`` is one
+    ``file:line:col: key: message`` line per problem.
+    """
+
+    def __init__(self, source: str, message: str, diagnostics: tuple[Diagnostic, ...] = ()) -> None:
+        self.diagnostics = diagnostics or (Diagnostic(source, 1, 1, "", message),)
+        super().__init__("\n".join(d.format() for d in self.diagnostics))
         self.source = source
         self.message = message
 
@@ -72,20 +78,11 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _describe_yaml_error(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or str(error)
-    if mark is None:
-        return f"invalid YAML: {problem}"
-    return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
-
-
-def _describe_validation_error(error: ValidationError) -> str:
-    lines = []
-    for item in error.errors(include_url=False):
-        location = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        lines.append(f"{location}: {item['msg']}")
-    return "invalid policy: " + "; ".join(lines)
+def _yaml_error(source: str, error: yaml.YAMLError) -> PolicyError:
+    diagnostic = from_yaml_error(error, source)
+    problem = diagnostic.message.removeprefix("invalid YAML: ")
+    where = f"line {diagnostic.line}, column {diagnostic.column}"
+    return PolicyError(source, f"invalid YAML at {where}: {problem}", (diagnostic,))
 
 
 def _count_nodes(value: Any, budget: int) -> int:
@@ -113,7 +110,7 @@ def read_document(text: str | None, source: str) -> dict[str, Any]:
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
-        raise PolicyError(source, _describe_yaml_error(error)) from error
+        raise _yaml_error(source, error) from error
     except RecursionError as error:
         raise PolicyError(source, "invalid YAML: nested too deeply") from error
     except (ValueError, TypeError) as error:  # e.g. an impossible date such as 2024-13-45
@@ -140,17 +137,22 @@ def merge_documents(base: Mapping[str, Any], override: Mapping[str, Any]) -> dic
     return merged
 
 
-def validate_document(data: Mapping[str, Any], source: str) -> Policy:
-    """Validate a complete policy mapping, turning validation errors into a PolicyError."""
+def validate_document(data: Mapping[str, Any], source: str, text: str | None = None) -> Policy:
+    """Validate a complete policy mapping, turning validation errors into a PolicyError.
+
+    ``text`` is the file the mapping (or its override part) came from: errors point into it.
+    """
     try:
         return Policy.model_validate(data)
     except ValidationError as error:
-        raise PolicyError(source, _describe_validation_error(error)) from error
+        diagnostics = tuple(from_validation_error(error, source, text, Policy))
+        message = "; ".join(f"{d.key}: {d.message}" for d in diagnostics)
+        raise PolicyError(source, message, diagnostics) from None
 
 
 def parse_policy(text: str, source: str) -> Policy:
     """Parse one policy file on its own: unset settings take the model's defaults."""
-    return validate_document(read_document(text, source), source)
+    return validate_document(read_document(text, source), source, text)
 
 
 def default_policy_path() -> Path:
@@ -185,10 +187,14 @@ def effective_policy(
     ``None`` means the file does not exist; an empty file exists but changes nothing.
     """
     org_policy = validate_document(
-        merge_documents(default.model_dump(), read_document(org_text, org_source)), org_source
+        merge_documents(default.model_dump(), read_document(org_text, org_source)),
+        org_source,
+        org_text,
     )
     repo_data = prepare_repo_doc(read_document(repo_text, repo_source))
-    candidate = validate_document(merge_documents(org_policy.model_dump(), repo_data), repo_source)
+    candidate = validate_document(
+        merge_documents(org_policy.model_dump(), repo_data), repo_source, repo_text
+    )
     policy, ignored = tighten(org_policy, candidate)
     sources = [DEFAULT_SOURCE]
     sources += [org_source] if org_text is not None else []

@@ -14,9 +14,26 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
 
+from github_app.core.catalogue import validate_extension
 from github_app.core.models import Strength
+
+# Where the published JSON Schema of countersign.yml lives (its identity for editors).
+SCHEMA_ID = (
+    "https://raw.githubusercontent.com/countersign/countersign/main/policies/"
+    "countersign.schema.json"
+)
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 Permission = Literal["read", "triage", "write", "maintain", "admin"]
 ThresholdName = Literal["branch_prefix", "trailer", "session_url", "identity"]
@@ -106,13 +123,13 @@ class ApproverSpec(Principals):
 class ApprovalRequirement(ApproverSpec):
     """How many approvals are needed, and from whom."""
 
-    required: int = Field(default=1, ge=1, le=20, description="Number of approvals needed.")
+    required: StrictInt = Field(default=1, ge=1, le=20, description="Number of approvals needed.")
 
 
 class Approvals(ApprovalRequirement):
     """The approval every agent change needs."""
 
-    changes_requested_blocks: bool = Field(
+    changes_requested_blocks: StrictBool = Field(
         default=True,
         description="A qualifying 'request changes' review blocks until lifted or dismissed.",
     )
@@ -125,12 +142,12 @@ class PathRule(PolicyModel):
     approvals: ApprovalRequirement | None = Field(
         default=None, description="An additional approval these files need."
     )
-    agents_forbidden: bool = Field(
+    agents_forbidden: StrictBool = Field(
         default=False,
         description="Agent changes may not touch these files at all (and an agent's hook "
         "denies its tools writing them).",
     )
-    agents_may_not_read: bool = Field(
+    agents_may_not_read: StrictBool = Field(
         default=False,
         description="An agent's hook denies its tools reading or writing these files "
         "(the data-classification control on agent access).",
@@ -145,13 +162,22 @@ class Detection(PolicyModel):
         description="Weakest signal that makes a change an agent change "
         "(branch_prefix < trailer < session_url < identity).",
     )
-    ai_assisted_is_agent: bool = Field(
+    ai_assisted_is_agent: StrictBool = Field(
         default=False,
         description="Treat AI-assisted changes (accepted AI suggestions) as agent changes.",
     )
     agents: tuple[dict[str, Any], ...] = Field(
-        default=(), description="Extra agent catalogue entries (same shape as agents.yml)."
+        default=(),
+        description="Extra agent catalogue entries (same shape as agents.yml); an entry named "
+        "like a shipped agent only adds to it.",
     )
+
+    @field_validator("agents")
+    @classmethod
+    def _valid_catalogue_entries(cls, agents: tuple[dict[str, Any], ...]) -> tuple:
+        # Checked here, so `policy check` refuses what would otherwise fail every delivery.
+        validate_extension(agents)
+        return agents
 
     @property
     def threshold_strength(self) -> Strength:
@@ -162,13 +188,15 @@ class Detection(PolicyModel):
 class Session(PolicyModel):
     """Requirements on the agent session id."""
 
-    require_id: bool = Field(default=True, description="Agent changes must carry a session id.")
-    allow_derived: bool = Field(
+    require_id: StrictBool = Field(
+        default=True, description="Agent changes must carry a session id."
+    )
+    allow_derived: StrictBool = Field(
         default=True,
         description="Accept an id Countersign derived (pr:<repo-id>:<number>) when the "
         "commits carried none.",
     )
-    require_attested: bool = Field(
+    require_attested: StrictBool = Field(
         default=False,
         description="Block agent changes whose session was never started through an agent "
         "token (POST /api/v1/agent/events), so its launcher is not attested.",
@@ -178,12 +206,14 @@ class Session(PolicyModel):
 class DirectPush(PolicyModel):
     """How a push that bypassed pull requests on a protected branch is answered."""
 
-    count_human_pushes: bool = Field(
+    count_human_pushes: StrictBool = Field(
         default=False, description="Treat direct pushes of human commits as violations too."
     )
-    open_issue: bool = Field(default=True, description="Open an issue describing the push.")
-    alert: bool = Field(default=True, description="Send the configured alerts.")
-    revert_pr: bool = Field(default=False, description="Open a pull request reverting the push.")
+    open_issue: StrictBool = Field(default=True, description="Open an issue describing the push.")
+    alert: StrictBool = Field(default=True, description="Send the configured alerts.")
+    revert_pr: StrictBool = Field(
+        default=False, description="Open a pull request reverting the push."
+    )
 
 
 class Emergency(PolicyModel):
@@ -195,7 +225,7 @@ class Emergency(PolicyModel):
         description="Who may approve an emergency change; with no users or teams listed the "
         "emergency path is disabled.",
     )
-    post_review_hours: int = Field(
+    post_review_hours: StrictInt = Field(
         default=72, ge=1, le=24 * 90, description="Deadline for the post-merge review."
     )
 
@@ -237,10 +267,10 @@ class Rulesets(PolicyModel):
         default="enforce",
         description="enforce: create and repair; audit: report drift only; off: leave alone.",
     )
-    required_approvals: int = Field(
+    required_approvals: StrictInt = Field(
         default=0, ge=0, le=10, description="GitHub's own required approving review count."
     )
-    require_last_push_approval: bool = Field(
+    require_last_push_approval: StrictBool = Field(
         default=False, description="GitHub's 'approval of the most recent push' rule."
     )
 
@@ -249,7 +279,10 @@ class Policy(PolicyModel):
     """A complete Countersign policy (``countersign.yml``)."""
 
     model_config = ConfigDict(
-        frozen=True, extra="forbid", title="Countersign policy (countersign.yml)"
+        frozen=True,
+        extra="forbid",
+        title="Countersign policy (countersign.yml)",
+        json_schema_extra={"$id": SCHEMA_ID, "$schema": SCHEMA_DIALECT},
     )
 
     version: Literal[1] = 1

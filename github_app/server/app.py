@@ -7,9 +7,11 @@ from aiohttp import web
 from github_app.api.routes import ON_CONTAINMENT_CHANGE, add_api_routes
 from github_app.app_keys import SERVICES
 from github_app.config import Settings
+from github_app.console import add_console_routes
 from github_app.github.client import GitHubClient
 from github_app.server.health import healthz, metrics, readyz
 from github_app.server.pages import index
+from github_app.server.setup import SETUP_GUARD, SetupGuard, announce
 from github_app.services import Services
 from github_app.webhooks.receiver import receive_webhook
 
@@ -24,7 +26,11 @@ def create_app(
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/", index)
+    app.router.add_post("/", index)  # the setup form (setup mode only)
+    guard = SetupGuard()
+    app[SETUP_GUARD] = guard
     add_api_routes(app)
+    add_console_routes(app)
 
     async def reevaluate_after_containment(_event: object) -> None:
         # The watch compares the whole containment state, so what changed does not matter.
@@ -35,6 +41,8 @@ def create_app(
     async def lifecycle(app: web.Application):
         services = await Services.start(settings, github=github)
         app[SERVICES] = services
+        if settings.setup_mode:
+            announce(settings, guard)
         if start_worker:
             services.start_background()
         yield

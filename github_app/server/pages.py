@@ -22,15 +22,15 @@ def page(title: str, body: str, status: int = 200) -> web.Response:
     return web.Response(text=document, content_type="text/html", status=status)
 
 
-async def index(request: web.Request) -> web.Response:
-    """Setup page (or its callback) in setup mode, otherwise a short status page."""
+async def index(request: web.Request) -> web.StreamResponse:
+    """Setup page (or its steps) in setup mode, otherwise a short status page."""
     from github_app.server import setup
 
     services = request.app[SERVICES]
     if services.settings.setup_mode:
-        if "code" in request.query:
-            return await setup.complete_setup(request)
-        return setup.setup_form(request)
+        return await setup.handle_index(request, services.settings)
+    if request.method != "GET":
+        raise web.HTTPMethodNotAllowed(request.method, ["GET"])
     status = await asyncio.to_thread(services.status)
     rows = "".join(
         f"<tr><th align=left>{html.escape(key)}</th><td>{html.escape(str(value))}</td></tr>"

@@ -48,6 +48,14 @@ class Containment:
             else Freeze(row["id"], row["repo"], row["reason"] or "", row["actor"] or "")
         )
 
+    def active_freezes(self) -> list[Freeze]:
+        """Every freeze in force, oldest first (org-wide ones have ``repo`` None)."""
+        table = tables.freezes
+        query = sa.select(table).where(table.c.lifted_at.is_(None)).order_by(table.c.id)
+        with self._db.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [Freeze(r["id"], r["repo"], r["reason"] or "", r["actor"] or "") for r in rows]
+
     def freeze(
         self, repo: str | None, reason: str, actor: str, *, conn: Connection | None = None
     ) -> bool:

@@ -152,6 +152,7 @@ class Ledger:
         since: datetime | None = None,
         until: datetime | None = None,
         agent: str | None = None,
+        pr: int | None = None,
         batch_size: int = READ_BATCH,
     ) -> Iterator[LedgerEntry]:
         """Entries in ``seq`` order after ``after_seq``, filtered, streamed in batches.
@@ -162,6 +163,8 @@ class Ledger:
         """
         columns = ledger_entries.c
         conditions = _filters(session_id, repo, kinds, since, until, agent)
+        if pr is not None:
+            conditions.append(columns.pr == pr)
         remaining = limit
         last = after_seq
         while remaining is None or remaining > 0:

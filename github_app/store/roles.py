@@ -23,6 +23,7 @@ ledger_checkpoints     SELECT, INSERT                      write and read signed
 access_log             SELECT, INSERT                      log API access, show it to auditors
 webhook_deliveries     SELECT, INSERT, UPDATE, DELETE      inbox: claim, retry, purge old rows
 agent_operation_buffer SELECT, INSERT, DELETE              hold agent operations until flushed
+console_sessions       SELECT, INSERT, UPDATE, DELETE      console sign-in, sign-out, purge expired
 api_tokens             SELECT, INSERT, UPDATE              create, revoke, note last use
 freezes                SELECT, INSERT, UPDATE              freeze, lift
 revoked_sessions       SELECT, INSERT, UPDATE              revoke (again) a session
@@ -53,7 +54,7 @@ import sqlalchemy as sa
 from github_app.store.database import Database, validate_schema_name
 
 APPEND_ONLY = ("ledger_entries", "ledger_checkpoints", "access_log")
-READ_WRITE_DELETE = ("webhook_deliveries", "agent_operation_buffer")
+READ_WRITE_DELETE = ("webhook_deliveries", "agent_operation_buffer", "console_sessions")
 READ_WRITE = ("api_tokens", "freezes", "revoked_sessions", "pr_decisions", "sync_cursors")
 READ_ONLY = ("alembic_version",)
 

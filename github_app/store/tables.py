@@ -135,6 +135,17 @@ access_log = sa.Table(
     sa.Index("ix_access_log_at", "at"),
 )
 
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("session_sha256", sa.String(64), primary_key=True),
+    sa.Column("token_id", sa.BigInteger(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), **_now()),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+    sa.Column("ended_at", UTCDateTime()),
+    sa.Index("ix_console_sessions_expires_at", "expires_at"),
+)
+
 freezes = sa.Table(
     "freezes",
     metadata,

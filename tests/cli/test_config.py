@@ -59,7 +59,7 @@ def test_dotenv_file_is_read(tmp_path):
 def test_serve_refuses_to_start_with_one_line(monkeypatch):
     monkeypatch.setenv("GITHUB_APP_ID", "123")
     result = CliRunner().invoke(main, ["serve"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # configuration error, as the README's table says
     assert result.output.strip().splitlines() == [
         "Error: configuration error: GITHUB_WEBHOOK_SECRET is required when GITHUB_APP_ID is set"
     ]

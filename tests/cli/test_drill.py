@@ -19,6 +19,8 @@ def store_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("COUNTERSIGN_SIGNING_KEY_PATH", str(tmp_path / "key"))
     monkeypatch.delenv("GITHUB_APP_ID", raising=False)
+    created = CliRunner().invoke(main, ["migrate"])
+    assert created.exit_code == 0, created.output
     return url
 
 

@@ -120,6 +120,7 @@ CLAUDE_COAUTHOR_MODELS = (
 )
 CLAUDE_SESSION_BARE = f"https://claude.ai/code/{CLAUDE_SESSION}"
 CLAUDE_SESSION_TRAILER = f"Claude-Session: https://claude.ai/code/{CLAUDE_SESSION}"
+CLAUDE_GENERATED_BY = "Claude-Generated-By: Claude Code (cli=100%)"  # Claude Code 2.1 trailer
 CLAUDE_BOT = bot("claude[bot]", 209825114)
 CLAUDE_BOT_GIT = git("claude[bot]", noreply("claude[bot]", 209825114))
 
@@ -154,6 +155,8 @@ CODEX_BODY = (
 )
 CODEX_BODY_LINK = f"[Codex Task](https://chatgpt.com/codex/tasks/{CODEX_TASK})"
 CODEX_GIT = git("Codex", "codex@openai.com")
+CODEX_NOREPLY_COAUTHOR = "Co-authored-by: Codex gpt-5-codex <noreply@openai.com>"
+CODEX_FOOTER = "🤖 Generated with [Codex CLI](https://github.com/openai/codex)"
 
 # --- Cursor ------------------------------------------------------------------------------------
 CURSOR_SESSION = "bc-1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
@@ -212,3 +215,13 @@ REPLIT_SESSION = "5d6e7f80-91a2-4b3c-8d4e-5f6a7b8c9d0e"
 REPLIT_GIT = git("alice", "alice1234@users.noreply.replit.com")
 REPLIT_TRAILERS = ("Replit-Commit-Author: Agent", f"Replit-Commit-Session-Id: {REPLIT_SESSION}")
 WARP_COAUTHOR = "Co-Authored-By: Oz <oz-agent@warp.dev>"
+OPENHANDS_AI_AGENT_LINE = "_This PR was created by an AI agent (OpenHands) on behalf of @bob._"
+KIRO_IDLESS_GIT = git("Kiro Agent", "kiro-agent@users.noreply.github.com")
+
+# --- opencode and oh-my-opencode (Sisyphus) ----------------------------------------------------
+OPENCODE_FOOTER = "🤖 Generated with [opencode](https://opencode.ai)"
+OPENCODE_COAUTHOR = "Co-Authored-By: opencode <noreply@opencode.ai>"
+OPENCODE_SHARE = "https://opncd.ai/s/x7Kq2mPa"
+SISYPHUS_FOOTER = "Ultraworked with [Sisyphus](https://github.com/code-yeongyu/oh-my-opencode)"
+SISYPHUS_COAUTHOR = "Co-authored-by: Sisyphus <clio-agent@sisyphuslabs.ai>"
+SISYPHUS_DEV_COAUTHOR = "Co-authored-by: sisyphus-dev-ai <sisyphus-dev-ai@users.noreply.github.com>"

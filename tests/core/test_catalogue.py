@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import builders
@@ -13,6 +12,7 @@ from builders import CLAUDE_COAUTHOR, commit, message, pull_request
 from github_app.core.catalogue import (
     DEFAULT_CATALOGUE_PATH,
     UNKNOWN_AGENT,
+    LinearRegex,
     default_catalogue,
     load_catalogue,
     required_literal,
@@ -64,7 +64,7 @@ class TestShippedCatalogue:
         catalogue = default_catalogue()
         assert default_catalogue() is catalogue
         assert catalogue.gates is catalogue.gates
-        assert all(isinstance(rule.regex, re.Pattern) for rule in catalogue.line_rules)
+        assert all(isinstance(rule.regex, LinearRegex) for rule in catalogue.line_rules)
         assert catalogue.ungated is None  # every shipped rule is gated by a literal
 
     def test_identity_lookups(self) -> None:
@@ -74,7 +74,13 @@ class TestShippedCatalogue:
         assert (
             catalogue.agent_for_email("claude[bot]@users.noreply.github.com").name == "claude-code"
         )
-        assert catalogue.agent_for_email("copilot@users.noreply.github.com") is None
+        # An id-less no-reply address of a catalogued agent login is that agent's account.
+        assert catalogue.agent_for_email("copilot@users.noreply.github.com").name == (
+            "copilot-coding-agent"
+        )
+        assert catalogue.agent_for_email("kiro-agent@users.noreply.github.com").name == "kiro"
+        assert catalogue.agent_for_email("5+kiro-agent@users.noreply.github.com").name == "kiro"
+        assert catalogue.agent_for_email("alice@users.noreply.github.com") is None
         assert catalogue.agent_for_account(Account(login="Copilot", type="Bot")).name == (
             "copilot-coding-agent"
         )
@@ -98,7 +104,7 @@ class TestSchemaErrors:
             ({"name": "x", "identities": {"account_ids": [-3]}}, "positive"),
             ({"name": "x", "session_patterns": ["https://x\\.dev/(?P<id>\\d+)"]}, "(?P<session>"),
             ({"name": "x", "session_patterns": ["(unclosed"]}, "not a valid regex"),
-            ({"name": "x", "markers": ["(?i)^made by x"]}, "not a valid regex"),
+            ({"name": "x", "markers": ["^made by x(?=y)"]}, "not supported"),
             ({"name": "x", "markers": [{"pattern": "^x", "strength": "identity"}]}, "'trailer'"),
             (
                 {"name": "x", "markers": [{"pattern": "^x", "strength": "mighty"}]},

@@ -371,6 +371,6 @@ def test_every_catalogue_agent_is_covered() -> None:
     tested = {
         "claude-code", "copilot-coding-agent", "copilot-cli", "copilot-autofix",
         "gemini-code-assist", "codex", "cursor", "devin", "aider", "jules", "gemini-cli",
-        "kiro", "openhands", "amp", "replit-agent", "warp-oz",
+        "kiro", "openhands", "amp", "replit-agent", "warp-oz", "opencode",
     }  # fmt: skip
     assert set(CATALOGUE.names()) == tested

@@ -166,8 +166,10 @@ class TestLauncher:
         )
         return detect(pull_request(author=DEVIN_BOT, body=DEVIN_BODY), [devin_commit], CATALOGUE)
 
-    def test_agent_launched_by_trailer_wins(self) -> None:
-        assert self._devin("Agent-Launched-By: @carol").launched_by == "carol"
+    def test_vendor_marker_outranks_the_launched_by_trailer_but_both_are_candidates(self) -> None:
+        result = self._devin("Agent-Launched-By: @carol")
+        assert result.launched_by == "bob"
+        assert result.launcher_candidates == ("bob", "carol", "alice")
 
     def test_requested_by_beats_coauthor(self) -> None:
         assert self._devin().launched_by == "bob"

@@ -106,3 +106,25 @@ def test_lines_are_found_numbered_and_quotes_skipped() -> None:
     ]
     assert list(line_starts_matching("Subject only", TRAILER_KEY)) == []
     assert list(outside_fences("x\nAgent-Session-Id: last", [2])) == [(2, "Agent-Session-Id: last")]
+
+
+def test_quoted_lines_are_blockquotes_and_indented_code_blocks() -> None:
+    from github_app.core.trailers import quoted_line_starts
+
+    text = "Intro\n> quoted\n\n    code\nplain\n- item\n\n    item continuation\n"
+    starts = {text.index(line) for line in ("> quoted", "    code")}
+    assert quoted_line_starts(text) == starts
+    # In a commit message every indented line quotes (git trailers start at the margin).
+    message = "Subject\n\nBody:\n    Co-authored-by: x <x@example.com>\n"
+    assert quoted_line_starts(message, markdown=False) == {message.index("    Co-authored")}
+    assert quoted_line_starts(message) == frozenset()  # a paragraph continuation in Markdown
+
+
+def test_list_item_content_strips_bullets_numbers_and_task_boxes() -> None:
+    from github_app.core.trailers import list_item_content
+
+    assert list_item_content("- Requested by: x") == "Requested by: x"
+    assert list_item_content("  * [x] Requested by: x") == "Requested by: x"
+    assert list_item_content("12. Requested by: x") == "Requested by: x"
+    assert list_item_content("Requested by: x") == "Requested by: x"
+    assert list_item_content("-not a bullet") == "-not a bullet"

@@ -38,6 +38,7 @@ def test_commands_are_exposed_for_the_root_group() -> None:
         "verify",
         "prove",
         "public-key",
+        "access-log",
     }
 
 
@@ -70,7 +71,7 @@ def test_sample_is_reproducible(seeded_cli: Cli) -> None:
 def test_exceptions_include_overdue(seeded_cli: Cli) -> None:
     items = as_json(seeded_cli.run(evidence, "exceptions", "--json"))
     assert ("overdue_post_review", 10) in {(i["type"], i["seq"]) for i in items}
-    assert "6 exception(s)" in seeded_cli.run(evidence, "exceptions").stdout
+    assert "5 exception(s)" in seeded_cli.run(evidence, "exceptions").stdout
 
 
 def test_session_timeline(seeded_cli: Cli) -> None:
@@ -107,6 +108,7 @@ def test_csv_export_file(seeded_cli: Cli, tmp_path) -> None:
 def test_verify_passes_then_names_the_first_tampered_entry(seeded_cli: Cli) -> None:
     ok = seeded_cli.run(evidence, "verify")
     assert f"OK: {TOTAL} entries" in ok.stdout
+    assert "1 recent entry is chained but not yet covered by a signed checkpoint" in ok.stdout
     drop_append_only_guards(seeded_cli.db)
     with seeded_cli.db.transaction() as conn:
         conn.execute(sa.text("UPDATE ledger_entries SET actor = 'nobody' WHERE seq = 7"))

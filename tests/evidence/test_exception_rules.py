@@ -34,7 +34,8 @@ def test_other_kinds_are_not(kind: str) -> None:
 
 def test_emergency_without_review_is_overdue_only_after_the_deadline() -> None:
     assert types(EMERGENCY, hours_later=71) == ["emergency_change"]
-    assert types(EMERGENCY, hours_later=73) == ["emergency_change", "overdue_post_review"]
+    # Listed once: an overdue emergency change is the overdue exception, not two rows.
+    assert types(EMERGENCY, hours_later=73) == ["overdue_post_review"]
 
 
 def test_review_in_time_clears_it_and_a_late_review_does_not() -> None:
@@ -45,7 +46,7 @@ def test_review_in_time_clears_it_and_a_late_review_does_not() -> None:
         [entry("post_review", 6, repo="o/r", pr=9, occurred_at=T0 + timedelta(hours=80))]
     )
     assert types(EMERGENCY, in_time, hours_later=500) == ["emergency_change"]
-    assert types(EMERGENCY, late, hours_later=500) == ["emergency_change", "overdue_post_review"]
+    assert types(EMERGENCY, late, hours_later=500) == ["overdue_post_review"]
 
 
 def test_review_of_another_pr_does_not_count() -> None:
@@ -62,10 +63,12 @@ def test_deadline_from_the_entry_or_the_policy_default() -> None:
     assert types(EMERGENCY, hours_later=25, default_hours=48) == ["emergency_change"]
 
 
-def test_overdue_item_sits_after_its_emergency_entry() -> None:
+def test_overdue_item_is_the_emergency_entry_itself() -> None:
     items = list(exception_items(EMERGENCY, {}, now=T0 + timedelta(hours=100)))
-    assert [(i.position.seq, i.position.rank) for i in items] == [(5, 0), (5, 1)]
-    assert items[1].as_dict()["detail"]["overdue_by_hours"] == pytest.approx(28)
+    assert [(i.position.seq, i.position.rank) for i in items] == [(5, 0)]
+    detail = items[0].as_dict()["detail"]
+    assert detail["overdue_by_hours"] == pytest.approx(28)
+    assert detail["emergency"] is True
 
 
 def test_earliest_post_review_wins() -> None:
@@ -78,8 +81,11 @@ def test_earliest_post_review_wins() -> None:
     assert reviews[("o/r", 9)] == T0 + timedelta(hours=10)
 
 
-def test_a_direct_push_the_policy_does_not_count_is_not_an_exception() -> None:
+def test_every_direct_push_is_an_exception_with_its_violation_flag() -> None:
+    # The population lists a human's push as unapproved: the exceptions must list it too.
     human_push = entry("direct_push", 3, data={"violation": False})
     agent_push = entry("direct_push", 4, data={"violation": True})
-    assert types(human_push, hours_later=0) == []
+    assert types(human_push, hours_later=0) == ["direct_push"]
     assert types(agent_push, hours_later=0) == ["direct_push"]
+    (item,) = exception_items(human_push, {}, now=T0)
+    assert item.as_dict()["detail"]["violation"] is False

@@ -26,6 +26,7 @@ ALL_TABLES = {
     "access_log",
     "freezes",
     "revoked_sessions",
+    "console_sessions",
     "pr_decisions",
     "sync_cursors",
     "alembic_version",

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from github_app.evidence.csvsafe import restore
 from github_app.evidence.encode import CSV_COLUMNS
 from github_app.evidence.population import CHANGE_KINDS, ChangeFlags, ChangeRow, change_row
 from github_app.ledger.entry import LedgerEntry
@@ -17,13 +18,17 @@ from github_app.ledger.merkle import MerkleFrontier, root_from_inclusion_proof
 
 
 def record_from_csv(row: dict[str, str]) -> dict[str, Any]:
-    """Turn a CSV row (as ``csv.DictReader`` reads it) back into an entry record."""
-    record: dict[str, Any] = {col: (row.get(col) or None) for col in CSV_COLUMNS}
+    """Turn a CSV row (as ``csv.DictReader`` reads it) back into an entry record.
+
+    Cells come back as written: the apostrophe that neutralised a formula is removed.
+    """
+    cells = {col: restore(row.get(col) or "") for col in CSV_COLUMNS}
+    record: dict[str, Any] = {col: (cells[col] or None) for col in CSV_COLUMNS}
     for column in ("seq", "repo_id", "pr"):
         if record[column] is not None:
             record[column] = int(record[column])
-    record["session_derived"] = row.get("session_derived") == "true"
-    record["data"] = json.loads(row["data"]) if row.get("data") else {}
+    record["session_derived"] = cells["session_derived"] == "true"
+    record["data"] = json.loads(cells["data"]) if cells["data"] else {}
     return record
 
 
