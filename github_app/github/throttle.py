@@ -87,7 +87,14 @@ class Throttles:
         self._by_scope: dict[str, Throttle] = {}
 
     def for_scope(self, scope: str) -> Throttle:
-        """The throttle of ``installation:42`` or ``app``."""
+        """The throttle of ``installation:42`` or ``app``.
+
+        The App's own writes are installation tokens, not content: they are not paced, so
+        work fanning out over many installations does not queue behind its token requests.
+        """
         if scope not in self._by_scope:
-            self._by_scope[scope] = Throttle(self._policy, sleep=self._sleep)
+            policy = self._policy
+            if not scope.startswith("installation:"):
+                policy = ThrottlePolicy(max_concurrent=policy.max_concurrent, write_interval=0.0)
+            self._by_scope[scope] = Throttle(policy, sleep=self._sleep)
         return self._by_scope[scope]
