@@ -10,7 +10,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import click
-from click.utils import make_default_short_help
 
 from github_app.cli.exit_codes import StartupFailed
 
@@ -44,7 +43,8 @@ class LazyGroup(click.Group):
         rows = []
         for name in names:
             if name in self._lazy:
-                rows.append((name, make_default_short_help(self._summaries[name], limit)))
+                summary = click.Command(name, help=self._summaries[name])
+                rows.append((name, summary.get_short_help_str(limit)))
                 continue
             command = super().get_command(ctx, name)
             if command is not None and not command.hidden:
@@ -82,7 +82,8 @@ FAMILY_SUMMARIES = {
     "kill switch: revoke, then the next tool call must be denied); record a `drill` ledger "
     "entry.",
     "evidence": "Query and export the evidence ledger (what the auditor API serves).",
-    "freeze": "Halt (on) or resume (off) agent changes, org-wide or in one repository.",
+    "freeze": "Halt (on) or resume (off) agent changes, org-wide or in one repository; or "
+    "show (status) the freezes in force.",
     "session": "Agent sessions.",
     "doctor": "Check configuration, store, signing key and GitHub access; print what to fix.",
     "hook": "Agent hooks: send an agent's sessions through Countersign.",
