@@ -84,7 +84,7 @@ FAMILY_SUMMARIES = {
     "evidence": "Query and export the evidence ledger (what the auditor API serves).",
     "freeze": "Halt (on) or resume (off) agent changes, org-wide or in one repository; or "
     "show (status) the freezes in force.",
-    "session": "Agent sessions.",
+    "session": "Agent sessions: show a session's timeline, revoke a session.",
     "doctor": "Check configuration, store, signing key and GitHub access; print what to fix.",
     "hook": "Agent hooks: send an agent's sessions through Countersign.",
 }
