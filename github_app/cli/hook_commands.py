@@ -72,8 +72,8 @@ def install_command(form: str, url: str | None, repo: str | None, merge_file: Pa
     """
     try:
         block = settings_block(form, url=url, repo=repo)  # type: ignore[arg-type]
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+    except ValueError as error:  # a missing option: a usage error (exit 2)
+        raise click.UsageError(str(error)) from None
     if merge_file is None:
         click.echo(json.dumps(block, indent=2))
         click.echo(

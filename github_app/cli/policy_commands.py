@@ -26,9 +26,10 @@ from github_app.policy.loader import (
 )
 
 
-def _fail_with(error: PolicyError) -> NoReturn:
+def _fail_with(error: PolicyError, text: str, source: str) -> NoReturn:
     for diagnostic in error.diagnostics:
         click.echo(diagnostic.format(), err=True)
+    _warn(text, source)  # all problems in one go: the no-op warnings too
     count = len(error.diagnostics)
     click.echo(f"invalid policy: {count} problem{'s' if count > 1 else ''}", err=True)
     sys.exit(1)
@@ -58,7 +59,7 @@ def load_draft(file: Path, org_file: Path | None = None) -> EffectivePolicy:
                 repo_source=str(file),
             )
     except PolicyError as error:
-        _fail_with(error)
+        _fail_with(error, text, str(file))
     _warn(text, str(file))
     return result
 

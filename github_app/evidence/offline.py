@@ -17,6 +17,11 @@ from github_app.ledger.checkpoints import Checkpoint, public_key_from_hex, signa
 from github_app.ledger.entry import GENESIS_HASH, canonical_values, hash_canonical
 from github_app.ledger.merkle import MerkleFrontier, leaf_hash
 
+NO_CHECKPOINT = (
+    "the export carries no signed checkpoint, so nothing ties its entries to the trusted key "
+    "(export again once a checkpoint is signed, or use `evidence prove`)"
+)
+
 
 @dataclass(frozen=True)
 class ExportVerification:
@@ -37,8 +42,9 @@ def verify_export(
 ) -> ExportVerification:
     """Check a full export (entries from seq 1, in order) against its checkpoint.
 
-    ``trusted_public_key_hex`` pins the signing key; without it the key in the checkpoint is
-    used, which proves integrity but not origin.
+    ``trusted_public_key_hex`` pins the signing key, and then an export without a checkpoint
+    fails; without it the key in the checkpoint is used (or, with no checkpoint, only the
+    chain is checked), which proves integrity but not origin.
     """
     signed = Checkpoint.model_validate(checkpoint) if checkpoint else None
     frontier, previous, count, head_at_size = MerkleFrontier(), GENESIS_HASH, 0, None
@@ -53,6 +59,10 @@ def verify_export(
             frontier.append(leaf_hash(bytes.fromhex(previous)))
             if count == signed.size:
                 head_at_size = previous
+    if signed is None and trusted_public_key_hex is not None:
+        # Without a signed checkpoint anyone could have written these entries: nothing ties
+        # them to the trusted key, so the check fails closed.
+        return ExportVerification(count, False, None, NO_CHECKPOINT)
     if signed is None:
         return ExportVerification(count, True)
     problem = _checkpoint_problem(signed, frontier, head_at_size, trusted_public_key_hex)

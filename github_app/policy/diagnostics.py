@@ -210,7 +210,7 @@ def warnings_for(document: Mapping[str, Any], source: str, text: str | None) -> 
     found = []
     rules = document.get("paths")
     for index, rule in enumerate(rules if isinstance(rules, list) else []):
-        if isinstance(rule, Mapping) and set(rule) <= {"pattern"}:
+        if isinstance(rule, Mapping) and set(rule) == {"pattern"}:
             line, column = locate(tree, ("paths", index))
             found.append(
                 Diagnostic(

@@ -19,7 +19,7 @@ from github_app.store import tables
 from github_app.store.database import Database
 from github_app.store.group_commit import insert_unless_present
 
-MAX_ATTEMPTS = 16  # about 12 hours of backoff: outlasts a GitHub outage or a rate-limit reset
+MAX_ATTEMPTS = 16  # about 6.4 hours of backoff: outlasts a GitHub outage or a rate-limit reset
 LEASE = timedelta(minutes=5)
 
 

@@ -62,6 +62,19 @@ def test_path_rule_with_only_a_pattern_is_a_warning(tmp_path):
     assert "paths[1]" not in result.output
 
 
+def test_an_invalid_policy_reports_its_no_op_warnings_too(tmp_path):
+    """All problems in one run, as the README's example shows: errors, warnings, the count."""
+    text = "approvals:\n  requried: 2\npaths:\n  - pattern: 'infra/**'\n"
+    policy, result = check(tmp_path, text)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{policy}:2:3: approvals.requried: unknown key; did you mean 'required'?",
+        f"{policy}:4:5: warning: paths[0]: this rule only names a pattern and changes nothing: "
+        "add `approvals`, `agents_forbidden: true` or `agents_may_not_read: true`",
+        "invalid policy: 1 problem",
+    ]
+
+
 def test_yaml_syntax_error_is_positioned(tmp_path):
     policy, result = check(tmp_path, "approvals:\n  required: [2\n  users: bob\n")
     assert result.exit_code == 1

@@ -174,6 +174,20 @@ def test_verify_offline_from_an_export_bundle_and_the_public_key(seeded_cli: Cli
     assert f"first broken entry: {altered['seq']}" in failed.stdout
 
 
+def test_verify_offline_refuses_an_export_without_its_checkpoint(seeded_cli: Cli, tmp_path):
+    """A rewritten export with its checkpoint line dropped must not pass for the trusted key."""
+    bundle, key = tmp_path / "ledger.jsonl", tmp_path / "ledger.pub"
+    seeded_cli.run(evidence, "export", "--format", "jsonl", "-o", str(bundle))
+    key.write_text(seeded_cli.run(evidence, "public-key").stdout)
+    lines = bundle.read_text().splitlines()
+    assert json.loads(lines[-1])["checkpoint"] is not None
+    bundle.write_text("\n".join([*lines[:-1], json.dumps({"checkpoint": None})]) + "\n")
+    failed = seeded_cli.run(
+        evidence, "verify", "--export", str(bundle), "--public-key", str(key), code=1
+    )
+    assert failed.stdout.startswith("FAILED: the export carries no signed checkpoint")
+
+
 def test_verify_offline_rejects_a_bundle_signed_by_another_key(seeded_cli: Cli, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

@@ -43,7 +43,7 @@ def test_the_http_form_blocks_on_failure_and_allow_lists_the_url():
     assert handler["allowedEnvVars"] == ["COUNTERSIGN_AGENT_TOKEN"]
     assert block["allowedHttpHookUrls"] == ["https://cs.example/api/v1/agent/events*"]
     missing = CliRunner().invoke(main, ["hook", "install", "--form", "http"], env={})
-    assert missing.exit_code != 0 and "--url" in missing.output
+    assert missing.exit_code == 2 and "--url" in missing.output  # usage error
 
 
 def test_merge_keeps_other_settings_and_is_idempotent(tmp_path: Path):
