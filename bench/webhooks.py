@@ -1,12 +1,19 @@
 """Benchmark webhook intake: signed deliveries into ``POST /webhooks`` until the 202.
 
-    .venv/bin/python bench/webhooks.py --requests 2000 --concurrency 8
+    .venv/bin/python bench/webhooks.py --requests 2000 --concurrency 50 200
 
-Measures the App's real receiver (signature check, JSON check, durable insert into the SQLite
-inbox with ``synchronous=FULL``, 202) against a baseline measured in the same run: an aiohttp
-route on the same server stack that reads the body and answers 202 without checking or storing
-anything.  Both are driven over loopback by the same client.  The worker is not started: this
-measures intake, which is what GitHub waits for.  Not a test: it prints a table.
+For each backend and each number of concurrent senders it measures, in the same run:
+
+* **bare**: an aiohttp route on the same server stack that reads the body and answers 202
+  after the same HMAC check, storing nothing — the ceiling;
+* **per-delivery commit**: the App's receiver with one durable transaction per delivery (what
+  intake did before group commit);
+* **group commit**: the App's receiver as it ships (:mod:`github_app.webhooks.intake`).
+
+SQLite runs with ``synchronous=FULL`` in a temporary directory; PostgreSQL in a fresh schema
+(``COUNTERSIGN_BENCH_DATABASE_URL``, default the local test server), dropped afterwards.  After
+each App run the inbox is counted: every 202 must be a stored row ("lost" must be 0).  The
+worker is not started: this measures intake, which is what GitHub waits for.  Not a test.
 """
 
 from __future__ import annotations
@@ -14,14 +21,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import aiohttp
+import sqlalchemy as sa
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -29,12 +41,17 @@ from tabulate import tabulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from github_app.app_keys import SERVICES
 from github_app.config import Settings
 from github_app.logs import configure_logging
 from github_app.server.app import create_app
+from github_app.store import tables
+from github_app.webhooks.receiver import _verify_signature
 from tests.support.webhooks import load_payload, signed_headers
 
 SECRET = "bench-secret"  # noqa: S105 - a throwaway secret for a local benchmark
+PG_URL = os.environ.get("COUNTERSIGN_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+WARM_UP = 200
 
 
 def private_key_pem() -> str:
@@ -46,14 +63,35 @@ def private_key_pem() -> str:
     ).decode()
 
 
-def baseline_app() -> web.Application:
+def bare_app() -> web.Application:
+    """Read the body, check the HMAC, answer 202: everything but storing."""
+
     async def accept(request: web.Request) -> web.Response:
-        await request.read()
+        body = await request.read()
+        if _verify_signature(body, request.headers.get("X-Hub-Signature-256"), SECRET):
+            return web.json_response({"error": "bad signature"}, status=401)
         return web.json_response({"status": "accepted"}, status=202)
 
     app = web.Application()
     app.router.add_post("/webhooks", accept)
     return app
+
+
+class PerDeliveryIntake:
+    """The old intake: one transaction (one fsync) per delivery, in a thread."""
+
+    def __init__(self, inbox) -> None:
+        self._inbox = inbox
+
+    async def store(self, delivery_id, event, action, installation_id, payload, *, repo_id=None):
+        return await asyncio.to_thread(
+            partial(self._inbox.store, repo_id=repo_id),
+            delivery_id,
+            event,
+            action,
+            installation_id,
+            payload,
+        )
 
 
 async def drive(
@@ -75,24 +113,42 @@ async def drive(
                 assert response.status == 202, response.status
             latencies.append((time.perf_counter() - started) * 1000)
 
+    connector = aiohttp.TCPConnector(limit=concurrency)
     started = time.perf_counter()
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(client(session) for _ in range(concurrency)))
     return requests / (time.perf_counter() - started), latencies
 
 
-async def measure(app: web.Application, body: bytes, args: argparse.Namespace) -> tuple:
+async def measure(
+    app: web.Application, body: bytes, requests: int, concurrency: int, variant: str
+) -> tuple[float, list[float], int | None]:
+    """(rate, latencies, deliveries lost) for one receiver; lost is None for the bare one."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     url = f"http://127.0.0.1:{port}/webhooks"
+    services = app.get(SERVICES)
+    if variant == "per-delivery":
+        services.intake = PerDeliveryIntake(services.inbox)
     try:
-        await drive(url, body, min(200, args.requests), args.concurrency)  # warm up
-        return await drive(url, body, args.requests, args.concurrency)
+        await drive(url, body, WARM_UP, concurrency)
+        rate, latencies = await drive(url, body, requests, concurrency)
+        lost = None
+        if services is not None:
+            stored = await asyncio.to_thread(count_deliveries, services.db)
+            lost = WARM_UP + requests - stored
+        return rate, latencies, lost
     finally:
         await runner.cleanup()
+
+
+def count_deliveries(db) -> int:
+    query = sa.select(sa.func.count()).select_from(tables.webhook_deliveries)
+    with db.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -100,42 +156,86 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=8)
-    args = parser.parse_args()
-    configure_logging("WARNING", "console")
-    body = json.dumps(load_payload("pull_request", "opened.payload")).encode()
-    with tempfile.TemporaryDirectory() as workdir:
+@contextmanager
+def database_url(backend: str, workdir: Path, run: str) -> Iterator[str]:
+    """A fresh, empty database for one App run."""
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir}/{run}.db"
+        return
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    url = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = sa.create_engine(sa.make_url(PG_URL).set(drivername="postgresql+psycopg"))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+async def run_app(backend, variant, body, requests, concurrency, workdir, key_pem):
+    with database_url(backend, workdir, f"{variant}-{concurrency}") as url:
         settings = Settings(
             _env_file=None,
             github_app_id=1,
-            github_private_key=private_key_pem(),
+            github_private_key=key_pem,
             github_webhook_secret=SECRET,
-            database_url=f"sqlite:///{workdir}/bench.db",
-            countersign_signing_key_path=Path(workdir) / "key",
+            database_url=url,
+            countersign_signing_key_path=workdir / "key",
             log_level="WARNING",
         )
-        app_rate, app_latency = await measure(create_app(settings, start_worker=False), body, args)
-    base_rate, base_latency = await measure(baseline_app(), body, args)
-    rows = [
-        [
-            "baseline: read body, answer 202",
-            f"{base_rate:,.0f}/s",
-            f"{statistics.median(base_latency):.2f} ms",
-            f"{percentile(base_latency, 0.99):.2f} ms",
-        ],
-        [
-            "Countersign: verify, store durably, 202",
-            f"{app_rate:,.0f}/s",
-            f"{statistics.median(app_latency):.2f} ms",
-            f"{percentile(app_latency, 0.99):.2f} ms",
-        ],
+        app = create_app(settings, start_worker=False)
+        return await measure(app, body, requests, concurrency, variant)
+
+
+def row(label: str, result, bare) -> list[str]:
+    rate, latencies, lost = result
+    bare_rate, bare_latencies, _ = bare
+    p99 = percentile(latencies, 0.99)
+    return [
+        label,
+        f"{rate:,.0f}/s",
+        f"{rate / bare_rate:.2f}x",
+        f"{statistics.median(latencies):.1f} ms",
+        f"{p99:.1f} ms",
+        f"{p99 / percentile(bare_latencies, 0.99):.2f}x",
+        "-" if lost is None else str(lost),
     ]
-    print(f"{args.requests} deliveries of {len(body):,} bytes, {args.concurrency} at a time")
-    print(tabulate(rows, headers=["receiver", "rate", "p50", "p99"]))
-    print(f"intake rate = {app_rate / base_rate:.2f}x the baseline")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
+    parser.add_argument(
+        "--backend", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"]
+    )
+    args = parser.parse_args()
+    configure_logging("WARNING", "console")
+    body = json.dumps(load_payload("pull_request", "opened.payload")).encode()
+    key_pem = private_key_pem()
+    print(f"{args.requests} deliveries of {len(body):,} bytes per run; {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for backend in args.backend:
+            for concurrency in args.concurrency:
+                bare = await measure(bare_app(), body, args.requests, concurrency, "bare")
+                single = await run_app(
+                    backend, "per-delivery", body, args.requests, concurrency, workdir, key_pem
+                )
+                grouped = await run_app(
+                    backend, "group", body, args.requests, concurrency, workdir, key_pem
+                )
+                rows = [
+                    row("bare: HMAC check, 202", bare, bare),
+                    row("per-delivery commit", single, bare),
+                    row("group commit (shipped)", grouped, bare),
+                ]
+                print(f"\n{backend}, {concurrency} concurrent senders")
+                headers = ["receiver", "rate", "vs bare", "p50", "p99", "p99 vs bare", "lost"]
+                print(tabulate(rows, headers=headers))
 
 
 if __name__ == "__main__":

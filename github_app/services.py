@@ -29,6 +29,7 @@ from github_app.store.database import Database
 from github_app.store.ledger import Ledger
 from github_app.webhooks.dispatch import dispatch
 from github_app.webhooks.inbox import Inbox
+from github_app.webhooks.intake import Intake
 from github_app.webhooks.worker import Worker
 
 log = get_logger(__name__)
@@ -49,6 +50,7 @@ class Services:
     catalogue: Catalogue
     github: GitHubClient | None
     alert_client: httpx.AsyncClient = field(default_factory=new_alert_client)
+    intake: Intake = field(init=False)
     worker: Worker = field(init=False)
     scheduler: Scheduler = field(init=False)
     containment_watch: ContainmentWatch = field(init=False)
@@ -57,6 +59,7 @@ class Services:
     hook_state: HookState = field(init=False)
 
     def __post_init__(self) -> None:
+        self.intake = Intake(self.db)
         self.catalogues = CatalogueCache(base=self.catalogue)
         # Hook decisions read the current default policy (tests and the bench replace it).
         self.repo_policies = RepoPolicies(self.github, lambda: self.default_policy)

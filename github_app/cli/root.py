@@ -25,12 +25,32 @@ def package_version() -> str:
 class LazyGroup(click.Group):
     """A group whose command families are imported only when one of them runs (fast ``--help``).
 
-    ``lazy`` maps a command name to ``"module:attribute"`` under :mod:`github_app.cli`.
+    ``lazy`` maps a command name to ``"module:attribute"`` under :mod:`github_app.cli`;
+    ``summaries`` gives each family's one-line help, so listing them imports none of them (a
+    test checks the lines match the commands' own help).
     """
 
-    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lazy: dict[str, str], summaries: dict[str, str], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._lazy = lazy
+        self._summaries = summaries
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in self._lazy:
+                summary = click.Command(name, help=self._summaries[name])
+                rows.append((name, summary.get_short_help_str(limit)))
+                continue
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self._lazy])
@@ -55,11 +75,26 @@ COMMAND_FAMILIES = {
     "doctor": "doctor_commands:doctor",
     "hook": "hook_commands:hook",
 }
+FAMILY_SUMMARIES = {
+    "policy": "Validate and try out policy files.",
+    "rulesets": "Keep the Countersign ruleset on protected branches; import denied pushes.",
+    "token": "API tokens for auditors, admins and agents.",
+    "drill": "Exercise each control on synthetic changes and a synthetic agent session (the "
+    "kill switch: revoke, then the next tool call must be denied); record a `drill` ledger "
+    "entry.",
+    "evidence": "Query and export the evidence ledger (what the auditor API serves).",
+    "freeze": "Halt (on) or resume (off) agent changes, org-wide or in one repository; or "
+    "show (status) the freezes in force.",
+    "session": "Agent sessions: show a session's timeline, revoke a session.",
+    "doctor": "Check configuration, store, signing key and GitHub access; print what to fix.",
+    "hook": "Agent hooks: send an agent's sessions through Countersign.",
+}
 
 
 @click.group(
     cls=LazyGroup,
     lazy=COMMAND_FAMILIES,
+    summaries=FAMILY_SUMMARIES,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(package_version(), "-V", "--version", prog_name="countersign")

@@ -37,12 +37,15 @@ from github_app.github.auth import (
     parse_installation_token,
 )
 from github_app.github.etag_cache import Entry, ScopedETagCache, new_etag_store
+from github_app.github.file_cache import FileCache, FileView
 from github_app.github.retry import (
     backoff_seconds,
+    is_rate_limited,
     server_wait,
     should_retry_error,
     should_retry_response,
 )
+from github_app.github.throttle import Throttle, ThrottlePolicy, Throttles
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_USER_AGENT = "countersign"
@@ -100,9 +103,13 @@ class CountersignGitHubAPI(gh_httpx.GitHubAPI):
         cache: MutableMapping[str, Entry] | None,
         base_url: str,
         on_unauthorized: Callable[[], None] | None = None,
+        files: FileView | None = None,
+        throttle: Throttle | None = None,
     ):
         """Build an API bound to one identity (``authorization``) and ``base_url``."""
         super().__init__(client, requester, cache=cache, base_url=base_url)
+        self._throttle = throttle
+        self.files = files  # files read at a commit (github.facts.read_text_file)
         self._authorization = authorization
         self._retry = retry
         self._on_unauthorized = on_unauthorized
@@ -117,12 +124,31 @@ class CountersignGitHubAPI(gh_httpx.GitHubAPI):
                 raise ValueError(f"refusing to send GitHub credentials to {_origin(url)}")
             request_headers["authorization"] = await self._authorization()
         path = urlsplit(url).path
-        send = super()._request
+        send = partial(self._send, waited={"rate_limit": False})
         response: RawResponse = await self._retrying(method, path)(
             send, method, url, request_headers, body
         )
         if response[0] == 401 and self._on_unauthorized is not None:
             self._on_unauthorized()
+        return response
+
+    async def _send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes, *, waited: dict
+    ) -> RawResponse:
+        """One attempt, through the identity's throttle; a rate limit pauses the identity.
+
+        The refused request itself waits in the retry loop (which also gives up on waits that
+        are too long), so its next attempt skips the pause it caused; ``waited`` says so.
+        """
+        if self._throttle is None:
+            return await super()._request(method, url, headers, body)
+        async with self._throttle.request(method, skip_pause=waited["rate_limit"]):
+            response = await super()._request(method, url, headers, body)
+        status, response_headers, response_body = response
+        waited["rate_limit"] = is_rate_limited(status, response_headers, response_body)
+        if waited["rate_limit"]:
+            wait = server_wait(status, response_headers, response_body, self._retry.clock())
+            self._throttle.pause(wait or 0.0)
         return response
 
     async def sleep(self, seconds: float) -> None:
@@ -208,6 +234,7 @@ class GitHubClient:
         retry: RetryPolicy | None = None,
         etag_cache_size: int = 2048,
         clock: Clock = time.time,
+        throttle: ThrottlePolicy | None = None,
     ):
         """Configure from explicit values; an ``http`` client passed in is not closed here."""
         self.base_url = base_url.rstrip("/")
@@ -217,6 +244,8 @@ class GitHubClient:
         self._retry = retry or RetryPolicy()
         self._jwt = AppJWT(app_id, private_key, clock=clock)
         self._etags = new_etag_store(etag_cache_size)
+        self._files = FileCache()
+        self._throttles = Throttles(throttle or ThrottlePolicy(), sleep=self._retry.sleep)
         self.tokens = InstallationTokens(self._create_installation_token, clock=clock)
 
     @property
@@ -268,6 +297,8 @@ class GitHubClient:
             cache=ScopedETagCache(self._etags, scope),
             base_url=self.base_url,
             on_unauthorized=on_unauthorized,
+            files=self._files.view(scope),
+            throttle=self._throttles.for_scope(scope),
         )
 
     async def _app_authorization(self) -> str:

@@ -15,6 +15,7 @@ from gidgethub.abc import GitHubAPI
 
 from github_app.core import github_json
 from github_app.core.models import Account, Commit, PullRequest, Review
+from github_app.github.file_cache import FileView, is_commit_sha
 from github_app.github.retry import is_rate_limit_error
 from github_app.policy.evaluate import ReviewerFacts
 from github_app.policy.loader import (
@@ -89,8 +90,27 @@ async def pull_request_facts(gh: GitHubAPI, pr: PullRequest) -> PullRequestFacts
     )
 
 
+def _file_view(gh: GitHubAPI) -> FileView | None:
+    return getattr(gh, "files", None)
+
+
 async def read_text_file(gh: GitHubAPI, repo: str, path: str, ref: str | None) -> str | None:
-    """A file's text from a repository, or ``None`` when it does not exist (404)."""
+    """A file's text from a repository, or ``None`` when it does not exist (404).
+
+    Read at a commit SHA, the answer (a 404 too) is cached: a file at a commit never changes.
+    """
+    files = _file_view(gh) if is_commit_sha(ref) else None
+    if files is not None:
+        found, text = files.get(repo, path, ref)
+        if found:
+            return text
+    text = await _fetch_text_file(gh, repo, path, ref)
+    if files is not None:
+        files.put(repo, path, ref, text)
+    return text
+
+
+async def _fetch_text_file(gh: GitHubAPI, repo: str, path: str, ref: str | None) -> str | None:
     url = f"/repos/{repo}/contents/{path}" + (f"?ref={quote(ref, safe='')}" if ref else "")
     try:
         content = await gh.getitem(url)
@@ -101,6 +121,28 @@ async def read_text_file(gh: GitHubAPI, repo: str, path: str, ref: str | None) -
     if isinstance(content, list) or content.get("type") != "file":
         raise PolicyError(f"{repo}:{path}", "is not a file")
     return base64.b64decode(content.get("content") or "").decode("utf-8")
+
+
+async def read_org_policy_text(gh: GitHubAPI, owner: str) -> str | None:
+    """The organisation policy from the ``.github`` repository's default branch, if any.
+
+    Read at that branch's head SHA (a conditional request: free while it has not moved), so
+    the file itself is read once per change of the ``.github`` repository.
+    """
+    repo = f"{owner}/{ORG_POLICY_REPO}"
+    files = _file_view(gh)
+    if files is None:
+        return await _fetch_text_file(gh, repo, ORG_POLICY_PATH, None)
+    if files.repo_known_absent(repo):
+        return None
+    try:
+        head = await gh.getitem(f"/repos/{repo}/commits/HEAD")
+    except BadRequest as error:
+        if error.status_code in (404, 409):  # no such repository, or an empty one
+            files.mark_repo_absent(repo)
+            return None
+        raise
+    return await read_text_file(gh, repo, ORG_POLICY_PATH, head["sha"])
 
 
 async def load_policy(
@@ -119,7 +161,7 @@ async def load_policy(
     org_repo = f"{owner}/{ORG_POLICY_REPO}"
     try:
         org_text, repo_text = await asyncio.gather(
-            read_text_file(gh, org_repo, ORG_POLICY_PATH, None),
+            read_org_policy_text(gh, owner),
             read_text_file(gh, repo, REPO_POLICY_PATH, ref),
         )
         warnings: tuple[str, ...] = ()

@@ -3,19 +3,18 @@
 A freeze, an unfreeze or a session revocation can come from the API (this process) or the CLI
 or another replica (the shared database).  A cheap fingerprint of the containment tables is
 polled every few seconds; when it changes, every open pull request of every installation is
-re-evaluated, so open agent PRs block (or unblock) without waiting for their next event.
+re-evaluated — the passing ones first (:mod:`github_app.jobs.containment_sweep`) — so open
+agent PRs block (or unblock) without waiting for their next event.
 """
 
 from __future__ import annotations
 
 import asyncio
-from functools import partial
 
 import sqlalchemy as sa
 
 from github_app.context import AppServices
-from github_app.jobs.installations import for_each_repository
-from github_app.jobs.sweep import sweep_repository
+from github_app.jobs.containment_sweep import contain_everywhere
 from github_app.logs import get_logger
 from github_app.store import tables
 from github_app.store.database import Database
@@ -72,8 +71,6 @@ class ContainmentWatch:
             if current == self._seen:
                 return 0
             log.info("containment_changed", fingerprint=current)
-            counts = await for_each_repository(
-                self._services, partial(sweep_repository, force=True)
-            )
+            count = await contain_everywhere(self._services)
             self._seen = current
-            return sum(counts)
+            return count

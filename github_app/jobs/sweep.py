@@ -14,6 +14,7 @@ run when another replica holds it); each re-evaluation holds its PR's lock like 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Container
 
 from gidgethub import GitHubException
 
@@ -76,11 +77,22 @@ async def needs_reevaluation(ctx: HandlerContext, pr: PullRequest) -> bool:
     return False
 
 
-async def sweep_repository(ctx: HandlerContext, repo: Repository, *, force: bool = False) -> int:
-    """Re-evaluate the repository's open PRs that need it (all of them with ``force``)."""
+async def sweep_repository(
+    ctx: HandlerContext,
+    repo: Repository,
+    *,
+    force: bool = False,
+    skip: Container[tuple[int, int, str]] = (),
+) -> int:
+    """Re-evaluate the repository's open PRs that need it (all of them with ``force``).
+
+    ``skip`` holds (repository id, PR, head SHA) already re-evaluated by the caller.
+    """
     count = 0
     async for item in ctx.gh.getiter(f"/repos/{repo.full_name}/pulls?state=open&per_page=100"):
         pr = github_json.pull_request(item, item["base"]["repo"])
+        if (pr.repo_id, pr.number, pr.head_sha) in skip:
+            continue
         try:
             if force or await needs_reevaluation(ctx, pr):
                 updated_at = parse_time(item.get("updated_at"))

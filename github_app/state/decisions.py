@@ -62,6 +62,21 @@ class DecisionState:
             row = conn.execute(query).mappings().first()
         return _record(row) if row is not None else None
 
+    def in_states(self, repo_ids: list[int], states: frozenset[str]) -> list[PrRecord]:
+        """The records of ``repo_ids``' pull requests whose last decision is one of ``states``."""
+        table = tables.pr_decisions
+        query = (
+            sa.select(table)
+            .where(table.c.repo_id.in_(repo_ids), table.c.state.in_(sorted(states)))
+            .order_by(table.c.repo_id, table.c.pr)
+        )
+        with self._db.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            PrRecord(row["repo_id"], row["pr"], row["head_sha"], row["state"], row["check_run_id"])
+            for row in rows
+        ]
+
     def put(self, record: PrRecord, *, conn: Connection | None = None) -> None:
         """Replace the record for a PR (in ``conn``'s transaction when given)."""
         values = {

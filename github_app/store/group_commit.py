@@ -1,73 +1,129 @@
-"""Group commit: many small durable inserts share one transaction (one fsync).
+"""Group commit: many small durable writes share one transaction (one fsync).
 
 With SQLite in ``synchronous=FULL`` every commit waits for the disk, so fifty agents each
 inserting one row would queue fifty fsyncs.  :class:`GroupCommit` lets concurrent callers hand
-over their rows and wait: whatever arrived while the previous transaction was committing is
-written together in the next one, and each caller returns only once its rows are durable (or
+over their writes and wait: whatever arrived while the previous transaction was committing is
+written together in the next one, and each caller returns only once its writes are durable (or
 gets the error).  Nothing is acknowledged before it is on disk, and nothing waits for a timer.
+
+A caller hands over either rows to insert (:meth:`GroupCommit.write`), a row that may already
+exist (:meth:`GroupCommit.insert_new`, which says whether it was new), or any function of the
+open connection (:meth:`GroupCommit.run`); its result is what the caller gets back.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from functools import lru_cache, partial
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
 from github_app.store.database import Database
 
 Rows = Sequence[tuple[sa.Table, dict[str, Any]]]
+Work = Callable[[Connection], Any]
+T = TypeVar("T")
 MAX_GROUP = 512
 
 
 class GroupCommit:
-    """Insert rows for concurrent callers in shared transactions (one event loop)."""
+    """Run concurrent callers' writes in shared transactions (one event loop)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, writers: int = 1) -> None:
+        """``writers`` > 1 lets that many groups commit at once (callers' order is then lost:
+        only for writes whose order does not matter, on a server that commits in parallel)."""
         self._db = db
-        self._waiting: list[tuple[Rows, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._waiting: list[tuple[Work, asyncio.Future[Any]]] = []
+        self._writers: set[asyncio.Task[None]] = set()
+        self._max_writers = writers
+        self.transactions = 0  # committed groups, for benchmarks and tests
 
     async def write(self, rows: Rows) -> None:
         """Insert ``rows`` (table, values) durably, in order, together with other callers'."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((rows, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())
-        await future
+        await self.run(partial(_insert_rows, rows))
+
+    async def insert_new(
+        self, table: sa.Table, values: dict[str, Any], *, unique_on: Sequence[str]
+    ) -> bool:
+        """Insert one row unless a row with the same ``unique_on`` columns exists.
+
+        Returns ``False`` for such a duplicate (nothing is written), ``True`` once the new row
+        is durable.  Two callers with the same key in one group: the first one wins.
+        """
+        return await self.run(partial(insert_unless_present, table, values, unique_on))
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work(connection)`` inside a shared transaction; its result once committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work, future))
+        if len(self._writers) < self._max_writers:
+            writer = asyncio.create_task(self._drain())
+            self._writers.add(writer)
+            writer.add_done_callback(self._writers.discard)
+        return await future
 
     async def _drain(self) -> None:
         while self._waiting:
             group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
             try:
-                await asyncio.to_thread(self._commit, [rows for rows, _ in group])
+                results = await asyncio.to_thread(self._commit, [work for work, _ in group])
             except Exception as error:
                 await self._one_by_one(group, error)
                 continue
-            for _, future in group:
+            for (_, future), result in zip(group, results, strict=True):
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(result)
 
     async def _one_by_one(self, group: list, error: Exception) -> None:
-        """A failed group is retried caller by caller, so one bad row fails only its caller."""
+        """A failed group is retried caller by caller, so one bad write fails only its caller."""
         if len(group) == 1:
             _, future = group[0]
             if not future.done():
                 future.set_exception(error)
             return
-        for rows, future in group:
+        for work, future in group:
             try:
-                await asyncio.to_thread(self._commit, [rows])
+                (result,) = await asyncio.to_thread(self._commit, [work])
             except Exception as single:
                 if not future.done():
                     future.set_exception(single)
             else:
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(result)
 
-    def _commit(self, groups: list[Rows]) -> None:
+    def _commit(self, group: list[Work]) -> list[Any]:
         with self._db.transaction() as conn:
-            for rows in groups:
-                for table, values in rows:
-                    conn.execute(table.insert().values(**values))
+            results = [work(conn) for work in group]
+        self.transactions += 1
+        return results
+
+
+def _insert_rows(rows: Rows, conn: Connection) -> None:
+    for table, values in rows:
+        conn.execute(table.insert().values(**values))
+
+
+def insert_unless_present(
+    table: sa.Table, values: dict[str, Any], unique_on: Sequence[str], conn: Connection
+) -> bool:
+    """``INSERT … ON CONFLICT (unique_on) DO NOTHING``; True when the row was inserted."""
+    statement = _insert_ignoring(table, tuple(unique_on), tuple(values), conn.dialect.name)
+    return conn.execute(statement, values).first() is not None
+
+
+@lru_cache(maxsize=64)
+def _insert_ignoring(
+    table: sa.Table, unique_on: tuple[str, ...], columns: tuple[str, ...], dialect_name: str
+) -> sa.Insert:
+    # Built once per shape: building a statement costs more than executing it.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
+        dialect.insert(table)
+        .values({name: sa.bindparam(name) for name in columns})
+        .on_conflict_do_nothing(index_elements=list(unique_on))
+        .returning(*(table.c[name] for name in unique_on))  # a row back only when inserted
+    )

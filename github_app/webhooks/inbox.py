@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
 
 from github_app.store import tables
 from github_app.store.database import Database
+from github_app.store.group_commit import insert_unless_present
 
 MAX_ATTEMPTS = 16  # about 6.4 hours of backoff: outlasts a GitHub outage or a rate-limit reset
 LEASE = timedelta(seconds=20)  # renewed every LEASE / 4 while the delivery is being worked on
@@ -42,6 +43,49 @@ class Delivery:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def delivery_row(
+    delivery_id: str,
+    event: str,
+    action: str | None,
+    installation_id: int | None,
+    payload: bytes,
+    *,
+    repo_id: int | None = None,
+) -> dict[str, object]:
+    """The ``webhook_deliveries`` row for a delivery just received (pending, never tried)."""
+    now = _now()
+    return {
+        "repo_id": repo_id,
+        "delivery_id": delivery_id,
+        "event": event,
+        "action": action,
+        "installation_id": installation_id,
+        "payload": payload,
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "received_at": now,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+    }
+
+
+def store_delivery(row: dict[str, object], conn: Connection) -> bool:
+    """Insert a delivery row inside the caller's transaction; ``False`` for a repeated id.
+
+    A repeated id is not an error (GitHub redelivers); a redelivered ``dead`` delivery gets a
+    fresh set of attempts, in the same transaction.
+    """
+    table = tables.webhook_deliveries
+    if insert_unless_present(table, row, ("delivery_id",), conn):
+        return True
+    conn.execute(
+        table.update()
+        .where(table.c.delivery_id == row["delivery_id"], table.c.status == "dead")
+        .values(status="pending", attempts=0, next_attempt_at=_now(), locked_until=None)
+    )
+    return False
 
 
 def backoff(attempts: int) -> timedelta:
@@ -67,37 +111,10 @@ class Inbox:
         *,
         repo_id: int | None = None,
     ) -> bool:
-        """Persist a delivery; ``False`` when this delivery id was stored before."""
-        row = {
-            "repo_id": repo_id,
-            "delivery_id": delivery_id,
-            "event": event,
-            "action": action,
-            "installation_id": installation_id,
-            "payload": payload,
-            "payload_sha256": hashlib.sha256(payload).hexdigest(),
-            "received_at": _now(),
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": _now(),
-        }
-        try:
-            with self._db.engine.begin() as conn:
-                conn.execute(self._table.insert().values(**row))
-        except IntegrityError:
-            self._revive_if_dead(delivery_id)
-            return False
-        return True
-
-    def _revive_if_dead(self, delivery_id: str) -> None:
-        """A redelivered dead delivery gets a fresh set of attempts."""
-        table = self._table
-        with self._db.engine.begin() as conn:
-            conn.execute(
-                table.update()
-                .where(table.c.delivery_id == delivery_id, table.c.status == "dead")
-                .values(status="pending", attempts=0, next_attempt_at=_now(), locked_until=None)
-            )
+        """Persist a delivery in its own transaction; ``False`` when it was stored before."""
+        row = delivery_row(delivery_id, event, action, installation_id, payload, repo_id=repo_id)
+        with self._db.transaction() as conn:
+            return store_delivery(row, conn)
 
     def claim(self, limit: int = 10, replica: str | None = None) -> list[Delivery]:
         """Lease up to ``limit`` deliveries that are due (pending, retrying, or abandoned) to

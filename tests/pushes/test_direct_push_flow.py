@@ -267,6 +267,7 @@ async def test_the_same_head_pushed_to_two_branches_is_two_incidents(app_harness
 
 async def test_unreadable_policy_records_pushes_to_any_branch(app_harness):
     github = app_harness.github
+    github.serve_repository_head("Codertocat/.github")
     github.route(
         "GET",
         "/repos/Codertocat/.github/contents/countersign.yml",

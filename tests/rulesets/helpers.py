@@ -33,6 +33,7 @@ def file_content(text: str, path: str) -> dict[str, Any]:
 
 def serve_org_policy(github: FakeGitHub, text: str, owner: str = "Codertocat") -> None:
     """Serve ``countersign.yml`` of the org's ``.github`` repository."""
+    github.serve_repository_head(f"{owner}/.github")
     github.route(
         "GET",
         f"/repos/{owner}/.github/contents/countersign.yml",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import gzip
+import hashlib
 import itertools
 import json
 import re
@@ -334,6 +335,10 @@ class FakeGitHub:
         self._sent: list[httpx.Request] = []
         self.violations: list[str] = []
         self.unrouted: list[httpx.Request] = []
+        # Like GitHub: an ETag on every 200 to a GET, and 304 to a matching If-None-Match.
+        # Off by default so tests that count requests keep their bodies; benchmarks turn it on.
+        self.etags = False
+        self._answered_304: list[httpx.Request] = []
         self._token_serial = itertools.count(1)
         self.graphql_path = httpx.URL(github_graphql_url(base_url)).raw_path.decode()
         # (owner/repo, branch) -> MergeQueueEntry nodes, as GraphQL returns them
@@ -405,9 +410,30 @@ class FakeGitHub:
             )
         for route in reversed(self._routes):
             if route.matches(request.method, api_path):
-                return route.answer(request)
+                return self._conditional(request, route.answer(request))
         self.unrouted.append(request)
         return json_response(404, {"message": "Not Found", "documentation_url": "fake"})
+
+    def serve_repository_head(self, repo: str, sha: str = "c" * 40) -> FakeRoute:
+        """Answer ``GET /repos/{repo}/commits/HEAD``: the default branch is at ``sha``."""
+        commit = example("commit")
+        commit["sha"] = sha
+        return self.route("GET", f"/repos/{repo}/commits/HEAD", json=commit)
+
+    def not_modified(self) -> list[httpx.Request]:
+        """The requests answered 304 (free against GitHub's rate limit)."""
+        return [request for request in self._sent if request in self._answered_304]
+
+    def _conditional(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if not (self.etags and request.method == "GET" and response.status_code == 200):
+            return response
+        body = response.read()
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        if request.headers.get("if-none-match") == etag:
+            self._answered_304.append(request)
+            return httpx.Response(304, headers={"ETag": etag})
+        headers = {**response.headers, "ETag": etag}
+        return httpx.Response(200, headers=headers, content=body)
 
     def pop_violations(self) -> list[str]:
         """Return and forget the violations so far (for tests that provoke them on purpose)."""

@@ -218,6 +218,8 @@ class PullRequestScenario:
     def set_policy(self, text: str, *, org: bool = False) -> None:
         """Serve a policy file from the base branch (repo) or the org's ``.github`` repo."""
         owner = self.repo.split("/")[0]
+        if org:
+            self.github.serve_repository_head(f"{owner}/.github")
         path = (
             f"/repos/{owner}/.github/contents/countersign.yml"
             if org

@@ -1,0 +1,100 @@
+"""One identity's share of GitHub: bounded concurrency, paced writes, rate-limit pauses.
+
+GitHub's secondary rate limits (see the README's Figures and GitHub's REST best practices)
+allow at most 100 concurrent requests and ask integrations to send mutating requests one at a
+time, at least a second apart; a 403/429 that names a rate limit comes with ``retry-after`` or
+``x-ratelimit-reset``.  :mod:`github_app.github.retry` decides *how long* such an answer asks us
+to wait; this module makes every request of the same identity (one installation, or the App)
+honour it — not only the request that was refused — and keeps concurrency and write pace in
+bounds all the time.  Writes are spaced by reserving the next slot, so the pace holds however
+many tasks write at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+Sleep = Callable[[float], Awaitable[None]]
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """Limits per identity: concurrent requests, and the gap between two writes (seconds)."""
+
+    max_concurrent: int = 50  # GitHub allows 100 across REST and GraphQL; leave room
+    write_interval: float = 1.0  # "at least one second between each" mutating request
+
+
+class Throttle:
+    """The gate every request of one identity passes."""
+
+    def __init__(
+        self,
+        policy: ThrottlePolicy,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._policy = policy
+        self._sleep = sleep
+        self._clock = clock
+        self._slots = asyncio.Semaphore(policy.max_concurrent)
+        self._next_write = 0.0
+        self._paused_until = 0.0
+
+    @asynccontextmanager
+    async def request(self, method: str, *, skip_pause: bool = False):
+        """Hold a concurrency slot for one request; writes wait for their turn first.
+
+        ``skip_pause``: the request already waited what GitHub asked (a retry after a rate
+        limit), which is also gap enough since its previous attempt.
+        """
+        if not skip_pause:
+            await self._wait_for_pause()
+        if method.upper() not in READ_METHODS:
+            await self._wait_for_write_slot(wait=not skip_pause)
+        async with self._slots:
+            yield
+
+    def pause(self, seconds: float) -> None:
+        """GitHub asked this identity to wait: hold every request for ``seconds``."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    async def _wait_for_pause(self) -> None:
+        delay = self._paused_until - self._clock()
+        if delay > 0:
+            await self._sleep(delay)
+
+    async def _wait_for_write_slot(self, *, wait: bool = True) -> None:
+        now = self._clock()
+        slot = max(now, self._next_write) if wait else now
+        self._next_write = slot + self._policy.write_interval  # reserved before sleeping
+        if slot > now:
+            await self._sleep(slot - now)
+
+
+class Throttles:
+    """One :class:`Throttle` per identity, made on first use."""
+
+    def __init__(self, policy: ThrottlePolicy, *, sleep: Sleep = asyncio.sleep) -> None:
+        self._policy = policy
+        self._sleep = sleep
+        self._by_scope: dict[str, Throttle] = {}
+
+    def for_scope(self, scope: str) -> Throttle:
+        """The throttle of ``installation:42`` or ``app``.
+
+        The App's own writes are installation tokens, not content: they are not paced, so
+        work fanning out over many installations does not queue behind its token requests.
+        """
+        if scope not in self._by_scope:
+            policy = self._policy
+            if not scope.startswith("installation:"):
+                policy = ThrottlePolicy(max_concurrent=policy.max_concurrent, write_interval=0.0)
+            self._by_scope[scope] = Throttle(policy, sleep=self._sleep)
+        return self._by_scope[scope]
