@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     countersign_checkpoint_minutes: float = Field(default=60.0, gt=0)
     countersign_sweep_minutes: float = Field(default=15.0, gt=0)
     countersign_public_url: str | None = None
+    # Gap between two mutating GitHub requests of one installation (GitHub asks for >= 1 s).
+    countersign_github_write_interval: float = Field(default=1.0, ge=0)
     # Names this process in delivery leases (``locked_by``); must stay the same across restarts
     # of one replica and differ between replicas.  Default: host name and port.
     countersign_replica_id: str | None = Field(default=None, max_length=200)

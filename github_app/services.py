@@ -14,6 +14,7 @@ from github_app.config import Settings
 from github_app.core.catalogue import Catalogue, CatalogueCache, load_catalogue
 from github_app.github.client import GitHubClient
 from github_app.github.repo_policies import RepoPolicies
+from github_app.github.throttle import ThrottlePolicy
 from github_app.jobs.containment_watch import ContainmentWatch
 from github_app.jobs.scheduler import Scheduler, default_jobs
 from github_app.ledger.checkpoints import open_signing_key
@@ -102,6 +103,7 @@ class Services:
                 app_id=settings.github_app_id,
                 private_key=settings.private_key_pem(),
                 base_url=settings.github_api_url,
+                throttle=ThrottlePolicy(write_interval=settings.countersign_github_write_interval),
             )
         services = cls(
             settings=settings,

@@ -86,6 +86,7 @@ FAMILY_SUMMARIES = {
     "freeze": "Halt (on) or resume (off) agent changes, org-wide or in one repository; or "
     "show (status) the freezes in force.",
     "session": "Agent sessions: show a session's timeline, revoke a session.",
+    "audit": "Judge a period of GitHub history as Countersign would have (day-one backfill).",
     "doctor": "Check configuration, store, signing key and GitHub access; print what to fix.",
     "hook": "Agent hooks: send an agent's sessions through Countersign.",
 }

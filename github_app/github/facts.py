@@ -40,12 +40,19 @@ class PullRequestFacts:
     incomplete: str | None = None  # set when GitHub listed fewer commits or files than exist
 
 
+LISTED_COMMITS_CAP = 250  # GitHub lists at most this many commits of a pull request
+LISTED_FILES_CAP = 3000  # and at most this many changed files
+
+
 def _shortfall(pr: PullRequest, commits: int, files: int) -> str | None:
     """Why the listings are short, if they are: GitHub stops at 250 commits and 3000 files.
 
-    Unknown counts fail closed: without them a short listing cannot be told from a full one.
+    Without GitHub's counts a listing is known complete only while it is under those caps (a
+    listing that reaches a cap may be cut short): there, unknown counts fail closed.
     """
     if pr.commit_count is None or pr.changed_file_count is None:
+        if commits < LISTED_COMMITS_CAP and files < LISTED_FILES_CAP:
+            return None
         return "GitHub did not say how many commits and files the pull request has."
     if commits < pr.commit_count:
         return f"GitHub listed {commits} of the pull request's {pr.commit_count} commits."

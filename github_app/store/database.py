@@ -16,6 +16,7 @@ All code is synchronous; the aiohttp shell calls it through ``asyncio.to_thread`
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATE_ATTEMPTS = 5
 PG_CONNECT_TIMEOUT_S = 10
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -146,6 +148,17 @@ class Database:
         The whole upgrade runs in one transaction holding a lock (SQLite's write lock or a
         per-schema PostgreSQL advisory lock), so concurrent starts wait instead of racing.
         """
+        for attempt in range(MIGRATE_ATTEMPTS):
+            try:
+                return self._migrate_once()
+            except sa.exc.OperationalError as error:
+                # SQLite can refuse a waiting writer outright (busy without its timeout) while
+                # another replica migrates; the next attempt finds the schema current.
+                if not is_contention(error) or attempt == MIGRATE_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def _migrate_once(self) -> None:
         config = alembic_config()
         with self.write_transaction() as conn:
             if self.dialect == "postgresql":

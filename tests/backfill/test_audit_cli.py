@@ -65,7 +65,8 @@ def test_audit_judges_ninety_days_as_of_each_merge_and_records_once(
     by_pr = {c["pr"]: c for c in body["changes"] if c["kind"] == "merge"}
     assert set(by_pr) == {pr.number for pr in merged}
     for pr in merged:
-        assert by_pr[pr.number]["status"] == pr.expected_status(), pr
+        change = by_pr[pr.number]
+        assert change["status"] == pr.expected_status(), (pr, change.get("reason"))
         assert by_pr[pr.number]["merge_sha"] == pr.merge_sha
     late = next(pr for pr in merged if pr.agent and pr.review == "after")
     assert by_pr[late.number]["approvers"] == []  # approved after the merge: does not count

@@ -101,6 +101,9 @@ def replica(name: str, directory: Path, settings: dict[str, str]) -> Process:
         "PORT": str(port),
         "COUNTERSIGN_REPLICA_ID": name,
         "LOG_FORMAT": "json",
+        # The fake GitHub has no secondary rate limit; pacing writes 1 s apart would make the
+        # test measure the pacing, not recovery.
+        "COUNTERSIGN_GITHUB_WRITE_INTERVAL": "0.02",
     }
     return Process(
         name,

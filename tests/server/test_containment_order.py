@@ -15,7 +15,8 @@ async def test_a_freeze_flips_the_passing_check_before_touching_other_prs(app_ha
     assert passing.last_conclusion() == "success"
     assert passing.check_runs.call_count == 1
     repo_id = passing.payload["repository"]["id"]
-    passing_run = app_harness.services.decisions.get(repo_id, passing.number).check_run_id
+    head_sha = passing.payload["pull_request"]["head"]["sha"]
+    passing_run = app_harness.services.decisions.check_of(repo_id, head_sha).check_run_id
 
     waiting = {**passing.payload["pull_request"], "number": 3, "id": 777}
     waiting["head"] = {**waiting["head"], "sha": "9" * 40}
