@@ -93,6 +93,9 @@ def fake_github() -> web.Application:
     async def branch(_request: web.Request) -> web.Response:
         return web.json_response({"name": "main", "commit": {"sha": "a" * 40}})
 
+    async def branch_head(_request: web.Request) -> web.Response:
+        return web.json_response({"sha": "b" * 40})
+
     async def policy_file(_request: web.Request) -> web.Response:
         return web.json_response({"type": "file", "encoding": "base64", "content": content})
 
@@ -109,6 +112,9 @@ def fake_github() -> web.Application:
     app.router.add_get("/repos/acme/shop", repository)
     app.router.add_get("/repos/acme/shop/branches/main", branch)
     app.router.add_get("/repos/acme/shop/contents/.github/countersign.yml", policy_file)
+    # The org's .github repository exists and is readable, with no countersign.yml in it.
+    app.router.add_get("/repos/acme/.github", repository)
+    app.router.add_get("/repos/acme/.github/commits/HEAD", branch_head)
     app.router.add_get("/repos/acme/.github/contents/countersign.yml", missing)
     return app
 
