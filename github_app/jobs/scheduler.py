@@ -24,9 +24,10 @@ from typing import Protocol
 from github_app.context import AppServices
 from github_app.jobs.containment_watch import POLL_SECONDS as CONTAINMENT_POLL_SECONDS
 from github_app.jobs.containment_watch import ContainmentWatch
+from github_app.jobs.coordination import shared_job
 from github_app.jobs.denials import pull_denials_safely
 from github_app.jobs.installations import for_each_repository
-from github_app.jobs.sweep import sweep_all
+from github_app.jobs.sweep import SWEEP_JOB, sweep_every_repository
 from github_app.jobs.witness import witness_checkpoints
 from github_app.logs import get_logger
 from github_app.sessions.records import FLUSH_AFTER_SECONDS
@@ -56,7 +57,11 @@ def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
     """Containment watch (5 s), rule-suite import (hourly), sweep (COUNTERSIGN_SWEEP_MINUTES),
     a ledger checkpoint every COUNTERSIGN_CHECKPOINT_MINUTES, so the last entries of a
     quiet period are signed too (appends only checkpoint when one is due), and the witness job
-    (publishes new checkpoints to COUNTERSIGN_WITNESS_REPO) as often."""
+    (publishes new checkpoints to COUNTERSIGN_WITNESS_REPO) as often.
+
+    The jobs that call GitHub are shared by the replicas (:mod:`github_app.jobs.coordination`):
+    one replica runs each per period; the containment watch coordinates itself the same way.
+    The checkpoint job only touches the store, where the ledger serialises it."""
 
     async def checkpoint() -> object:
         return await asyncio.to_thread(services.ledger.maybe_checkpoint)
@@ -65,7 +70,13 @@ def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
         return await for_each_repository(services, pull_denials_safely)
 
     async def sweep() -> object:
-        return await sweep_all(services)
+        return await sweep_every_repository(services)
+
+    async def witness() -> object:
+        return await witness_checkpoints(services)
+
+    sweep_seconds = services.settings.countersign_sweep_minutes * 60
+    checkpoint_seconds = services.settings.countersign_checkpoint_minutes * 60
 
     async def agent_operations() -> object:
         # Quiet sessions' buffered operations reach the ledger within FLUSH_AFTER_SECONDS.
@@ -78,15 +89,15 @@ def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
     return [
         PeriodicJob("containment", CONTAINMENT_POLL_SECONDS, services.containment_watch.check),
         PeriodicJob("agent_operations", FLUSH_AFTER_SECONDS / 2, agent_operations),
-        PeriodicJob("pull_denials", DENIALS_INTERVAL_SECONDS, denials),
-        PeriodicJob("sweep", services.settings.countersign_sweep_minutes * 60, sweep),
         PeriodicJob(
-            "checkpoint", services.settings.countersign_checkpoint_minutes * 60, checkpoint
+            "pull_denials",
+            DENIALS_INTERVAL_SECONDS,
+            shared_job(services, "pull_denials", DENIALS_INTERVAL_SECONDS, denials),
         ),
+        PeriodicJob(SWEEP_JOB, sweep_seconds, shared_job(services, SWEEP_JOB, sweep_seconds, sweep)),
+        PeriodicJob("checkpoint", checkpoint_seconds, checkpoint),
         PeriodicJob(
-            "witness",
-            services.settings.countersign_checkpoint_minutes * 60,
-            lambda: witness_checkpoints(services),
+            "witness", checkpoint_seconds, shared_job(services, "witness", checkpoint_seconds, witness)
         ),
     ]
 

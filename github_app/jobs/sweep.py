@@ -7,14 +7,16 @@ another conclusion than the strictest decision of the commit's open pull request
 verdict is repaired).  Others are left alone, so a quiet repository costs one request per open
 pull request.
 
-Only one replica sweeps at a time (:func:`sweep_all` takes the sweep's work lock and skips the
-run when another replica holds it); each re-evaluation holds its PR's lock like any delivery.
+Only one replica sweeps at a time (:func:`sweep_all` runs as a shared job: it skips the run
+when another replica holds the sweep's work lock or has just swept); each re-evaluation holds
+its PR's lock like any delivery.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Container
+from datetime import timedelta
 
 from gidgethub import GitHubException
 
@@ -24,6 +26,7 @@ from github_app.core import github_json
 from github_app.core.github_json import parse_time
 from github_app.core.models import PullRequest
 from github_app.handlers.pipeline import reevaluate
+from github_app.jobs.coordination import run_shared
 from github_app.jobs.installations import for_each_repository
 from github_app.logs import get_logger
 from github_app.rulesets.desired import CHECK_CONTEXT
@@ -105,10 +108,19 @@ async def sweep_repository(
     return count
 
 
-async def sweep_all(services: AppServices) -> list[int] | None:
-    """Sweep every repository, unless another replica is sweeping (then None)."""
-    async with services.locks.try_hold("job", "sweep") as taken:
-        if not taken:
-            log.info("sweep_skipped", reason="another replica is sweeping")
-            return None
-        return await for_each_repository(services, sweep_repository)
+SWEEP_JOB = "sweep"
+
+
+async def sweep_every_repository(services: AppServices) -> list[int]:
+    """Sweep every repository of every installation (no coordination: see :func:`sweep_all`)."""
+    return await for_each_repository(services, sweep_repository)
+
+
+async def sweep_all(
+    services: AppServices, *, unless_run_within: timedelta = timedelta(0)
+) -> list[int] | None:
+    """Sweep every repository, unless another replica is sweeping or swept within
+    ``unless_run_within`` (then None)."""
+    return await run_shared(
+        services, SWEEP_JOB, unless_run_within, lambda: sweep_every_repository(services)
+    )
