@@ -94,10 +94,14 @@ def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
             DENIALS_INTERVAL_SECONDS,
             shared_job(services, "pull_denials", DENIALS_INTERVAL_SECONDS, denials),
         ),
-        PeriodicJob(SWEEP_JOB, sweep_seconds, shared_job(services, SWEEP_JOB, sweep_seconds, sweep)),
+        PeriodicJob(
+            SWEEP_JOB, sweep_seconds, shared_job(services, SWEEP_JOB, sweep_seconds, sweep)
+        ),
         PeriodicJob("checkpoint", checkpoint_seconds, checkpoint),
         PeriodicJob(
-            "witness", checkpoint_seconds, shared_job(services, "witness", checkpoint_seconds, witness)
+            "witness",
+            checkpoint_seconds,
+            shared_job(services, "witness", checkpoint_seconds, witness),
         ),
     ]
 

@@ -59,22 +59,16 @@ class Containment:
     def freeze(
         self, repo: str | None, reason: str, actor: str, *, conn: Connection | None = None
     ) -> bool:
-        """Start a freeze; ``False`` when the same scope is already frozen."""
+        """Start a freeze; ``False`` when the same scope is already frozen.
+
+        One active freeze per scope is a unique index, so of two concurrent freezes of one
+        scope (two replicas, the API and the CLI) exactly one inserts and returns ``True``.
+        """
         if conn is None:
             with self._db.write_transaction() as own:
                 return self.freeze(repo, reason, actor, conn=own)
-        table = tables.freezes
-        active = conn.execute(
-            sa.select(table.c.id).where(_scope(table, repo), table.c.lifted_at.is_(None))
-        ).first()
-        if active:
-            return False
-        conn.execute(
-            table.insert().values(
-                repo=repo, reason=reason, actor=actor, created_at=datetime.now(UTC)
-            )
-        )
-        return True
+        values = {"repo": repo, "reason": reason, "actor": actor, "created_at": datetime.now(UTC)}
+        return insert_or_ignore(self._db, conn, tables.freezes, values)
 
     def unfreeze(self, repo: str | None, actor: str, *, conn: Connection | None = None) -> bool:
         """Lift the freeze on a scope; ``False`` when it was not frozen."""

@@ -160,6 +160,14 @@ freezes = sa.Table(
     sa.Column("lifted_at", UTCDateTime()),
     sa.Column("lifted_by", sa.Text()),
     sa.Index("ix_freezes_scope", "installation_id", "repo"),
+    # One active freeze per scope (migration ``freeze_scope_unique``).
+    sa.Index(
+        "ux_freezes_active_scope",
+        sa.text("coalesce(lower(repo), '')"),
+        unique=True,
+        sqlite_where=sa.text("lifted_at IS NULL"),
+        postgresql_where=sa.text("lifted_at IS NULL"),
+    ),
 )
 
 revoked_sessions = sa.Table(
