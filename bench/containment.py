@@ -8,8 +8,11 @@ included), on a SQLite store seeded with the last decision of every PR (``--pass
 passing, with their check run ids).  Two approaches are measured in the same run:
 
 * **old**: repository by repository, PR by PR (the sweep before issue 10), writes unpaced;
-* **shipped**: passing PRs found in the store and flipped first, then the rest, concurrently,
-  writes paced by the throttle (``ThrottlePolicy.write_interval``, 1 s).
+* **shipped**: passing PRs found in the store and flipped first at the incident pace (writes
+  0.34 s apart: 176 a minute, under the 180 check-run updates a minute GitHub's published point
+  limit allows), then the rest, concurrently, writes 1 s apart;
+* **one-second** (with ``--approach``): the same with every write 1 s apart (what the release
+  before the incident pace did, and what ``COUNTERSIGN_GITHUB_INCIDENT_WRITE_INTERVAL=1`` does).
 
 To finish in minutes the whole run is simulated ``--time-scale`` times faster: latency and
 write gap are divided by it and every time printed is multiplied back (CPU time is not scaled,
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import itertools
 import sys
 import tempfile
@@ -51,6 +55,8 @@ from github_app.state.decisions import PrRecord
 OWNER = "acme"
 AGENT_MESSAGE = "Fix\n\nCo-Authored-By: Claude <noreply@anthropic.com>\nAgent-Session-Id: s-1"
 WINDOW = 60.0
+WRITE_INTERVALS = {"old": 0.0, "shipped": 1.0, "one-second": 1.0}  # seconds between writes
+INCIDENT_INTERVALS = {"shipped": 0.34, "one-second": 1.0}  # while the passing checks flip
 
 
 def private_key_pem() -> str:
@@ -160,6 +166,22 @@ def fake_github(world: World) -> web.Application:
     return app
 
 
+async def finish_or_stop(work, world: World, passing: set[int], stop: bool) -> float | None:
+    """Run the containment to its end (when it ended), or, with ``stop``, only until every
+    passing PR is blocked (``None``: the rest was not waited for)."""
+    task = asyncio.ensure_future(work)
+    while stop and not task.done():
+        flipped = {run for _, run, c in world.writes if c == "failure"} & passing
+        if flipped == passing:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return None
+        await asyncio.sleep(0.05)
+    await task
+    return time.perf_counter()
+
+
 async def one_run(args, approach: str, workdir: Path, key: str) -> dict:
     scale = args.time_scale
     world = World(args.repos, args.prs // args.repos, args.latency_ms / 1000 / scale)
@@ -178,7 +200,10 @@ async def one_run(args, approach: str, workdir: Path, key: str) -> dict:
         countersign_signing_key_path=workdir / f"{approach}.key",
         log_level="WARNING",
     )
-    pacing = ThrottlePolicy(write_interval=(1.0 / scale) if approach == "shipped" else 0.0)
+    pacing = ThrottlePolicy(
+        write_interval=WRITE_INTERVALS[approach] / scale,
+        incident_write_interval=INCIDENT_INTERVALS.get(approach, 0.0) / scale,
+    )
     github = GitHubClient(
         app_id=1, private_key=key, base_url=settings.github_api_url, throttle=pacing
     )
@@ -195,12 +220,12 @@ async def one_run(args, approach: str, workdir: Path, key: str) -> dict:
         await asyncio.to_thread(services.decisions.put, record)
     services.containment.freeze(None, "bench incident", "secops")
     world.started = time.perf_counter()
+    if approach != "old":
+        work = contain_everywhere(services)
+    else:
+        work = for_each_repository(services, partial(sweep_repository, force=True))
     try:
-        if approach == "shipped":
-            await contain_everywhere(services)
-        else:
-            await for_each_repository(services, partial(sweep_repository, force=True))
-        finished = time.perf_counter()
+        finished = await finish_or_stop(work, world, passing, args.stop_when_blocked)
     finally:
         await services.close()
         await runner.cleanup()
@@ -214,7 +239,7 @@ async def one_run(args, approach: str, workdir: Path, key: str) -> dict:
         "approach": approach,
         "passing blocked": len(flipped),
         "last passing blocked": (max(blocked) - world.started) * scale if blocked else float("nan"),
-        "all consistent": (finished - world.started) * scale,
+        "all consistent": None if finished is None else (finished - world.started) * scale,
         "writes": len(world.writes),
         "peak writes / 60 s": peak,
     }
@@ -227,7 +252,14 @@ async def main() -> None:
     parser.add_argument("--passing", type=int, default=150)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--time-scale", type=float, default=10.0)
-    parser.add_argument("--approach", nargs="+", default=["old", "shipped"])
+    parser.add_argument(
+        "--stop-when-blocked",
+        action="store_true",
+        help="end each run once every passing PR is blocked (makes --time-scale 1 affordable)",
+    )
+    parser.add_argument(
+        "--approach", nargs="+", choices=sorted(WRITE_INTERVALS), default=["old", "shipped"]
+    )
     args = parser.parse_args()
     configure_logging("WARNING", "console")
     key = private_key_pem()
@@ -240,7 +272,9 @@ async def main() -> None:
                     result["approach"],
                     f"{result['passing blocked']}/{args.passing}",
                     f"{result['last passing blocked']:.1f} s",
-                    f"{result['all consistent']:.1f} s",
+                    "(stopped)"
+                    if result["all consistent"] is None
+                    else f"{result['all consistent']:.1f} s",
                     result["writes"],
                     result["peak writes / 60 s"],
                 ]
@@ -249,8 +283,14 @@ async def main() -> None:
         f"{args.prs} open agent PRs in {args.repos} repositories, {args.passing} passing; "
         f"GitHub latency {args.latency_ms:.0f} ms; simulated {args.time_scale:g}x faster"
     )
-    headers = ["approach", "blocked", "last passing blocked", "all consistent", "writes",
-               "peak writes/60 s"]
+    headers = [
+        "approach",
+        "blocked",
+        "last passing blocked",
+        "all consistent",
+        "writes",
+        "peak writes/60 s",
+    ]
     print(tabulate(rows, headers=headers))
 
 

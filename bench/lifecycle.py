@@ -100,9 +100,10 @@ async def lifecycle(client: TestClient, scenario: PullRequestScenario) -> list[t
 async def main() -> None:
     configure_logging("WARNING", "console")
     key = private_key_pem()
-    with tempfile.TemporaryDirectory() as tmp, respx.mock(
-        base_url=FAKE_API_URL, assert_all_called=False
-    ) as router:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        respx.mock(base_url=FAKE_API_URL, assert_all_called=False) as router,
+    ):
         fake = FakeGitHub(router)
         fake.etags = True  # as GitHub does; a 304 costs nothing against the rate limit
         scenario = PullRequestScenario(fake)

@@ -50,7 +50,9 @@ from github_app.webhooks.receiver import _verify_signature
 from tests.support.webhooks import load_payload, signed_headers
 
 SECRET = "bench-secret"  # noqa: S105 - a throwaway secret for a local benchmark
-PG_URL = os.environ.get("COUNTERSIGN_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "COUNTERSIGN_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 WARM_UP = 200
 
 

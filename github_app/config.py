@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     countersign_public_url: str | None = None
     # Gap between two mutating GitHub requests of one installation (GitHub asks for >= 1 s).
     countersign_github_write_interval: float = Field(default=1.0, ge=0)
+    # The gap while a freeze or revocation flips the passing checks (GitHub's published point
+    # limit allows 180 check-run updates a minute; 0.34 s is 176).
+    countersign_github_incident_write_interval: float = Field(default=0.34, ge=0)
     # Names this process in delivery leases (``locked_by``); must stay the same across restarts
     # of one replica and differ between replicas.  Default: host name and port.
     countersign_replica_id: str | None = Field(default=None, max_length=200)

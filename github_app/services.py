@@ -103,7 +103,10 @@ class Services:
                 app_id=settings.github_app_id,
                 private_key=settings.private_key_pem(),
                 base_url=settings.github_api_url,
-                throttle=ThrottlePolicy(write_interval=settings.countersign_github_write_interval),
+                throttle=ThrottlePolicy(
+                    write_interval=settings.countersign_github_write_interval,
+                    incident_write_interval=settings.countersign_github_incident_write_interval,
+                ),
             )
         services = cls(
             settings=settings,

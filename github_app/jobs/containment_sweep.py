@@ -6,7 +6,9 @@ decisions (``pr_decisions``), not by reading GitHub, and re-evaluated first; eve
 pull request is brought up to date afterwards.  Installations are contained concurrently, and
 within one, repositories and pull requests are too, in bounded numbers.  GitHub's limits are
 kept by the client's per-installation throttle (:mod:`github_app.github.throttle`): at most
-``max_concurrent`` requests in flight, writes at least ``write_interval`` apart.
+``max_concurrent`` requests in flight, writes at least ``write_interval`` apart — except while
+the passing checks are flipped, which writes at the incident pace (GitHub's published point
+limit, withdrawn at GitHub's first rate-limit answer).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from gidgethub import BadRequest, GitHubException
 from github_app.context import AppServices, HandlerContext
 from github_app.core import github_json
 from github_app.core.github_json import parse_time
+from github_app.github.throttle import incident_writes
 from github_app.handlers.pipeline import reevaluate
 from github_app.jobs.installations import context_for, installation_ids
 from github_app.jobs.sweep import sweep_repository
@@ -61,7 +64,10 @@ async def block_passing(ctx: HandlerContext, repos: list[Repository]) -> set[PrK
     by_id = {repo.id: repo for repo in repos}
     records = await asyncio.to_thread(ctx.services.decisions.in_states, list(by_id), PASSING_STATES)
     log.info("containment_passing_first", count=len(records))
-    results = await _bounded(partial(_reevaluate_record, ctx, by_id[r.repo_id], r) for r in records)
+    with incident_writes():
+        results = await _bounded(
+            partial(_reevaluate_record, ctx, by_id[r.repo_id], r) for r in records
+        )
     return {key for key in results if isinstance(key, tuple)}
 
 

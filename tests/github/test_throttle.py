@@ -7,7 +7,12 @@ import asyncio
 import pytest
 
 from github_app.github.client import GitHubClient, RetryPolicy
-from github_app.github.throttle import Throttle, ThrottlePolicy
+from github_app.github.throttle import (
+    INCIDENT_COOLDOWN,
+    Throttle,
+    ThrottlePolicy,
+    incident_writes,
+)
 from tests.support.fake_github import FAKE_APP_ID, FakeGitHub, example
 
 
@@ -94,3 +99,33 @@ async def test_a_rate_limit_answer_pauses_the_other_requests_of_that_installatio
         assert recorded == [7]
         await first.getitem("/repos/octo/hello/pulls/3")  # same installation: still paused
     assert len(recorded) == 2 and 0 < recorded[1] <= 7
+
+
+async def test_incident_writes_use_the_incident_pace_in_every_task_they_start():
+    time = FakeTime()
+    policy = ThrottlePolicy(write_interval=1.0, incident_write_interval=0.25)
+    throttle = Throttle(policy, sleep=time.sleep, clock=time.clock)
+
+    async def write() -> None:
+        async with throttle.request("PATCH"):
+            pass
+
+    with incident_writes():
+        await asyncio.gather(*(write() for _ in range(4)))  # gather's tasks inherit the pace
+    assert sorted(time.waits) == [0.25, 0.5, 0.75]
+    time.waits.clear()
+    time.now += 10
+    await asyncio.gather(write(), write())
+    assert time.waits == [1.0], "outside the block: the ordinary gap"
+
+
+async def test_a_rate_limit_answer_withdraws_the_incident_pace():
+    time = FakeTime()
+    policy = ThrottlePolicy(write_interval=1.0, incident_write_interval=0.25)
+    throttle = Throttle(policy, sleep=time.sleep, clock=time.clock)
+    throttle.pause(30)
+    time.now += 31
+    with incident_writes():
+        assert throttle.write_interval() == 1.0, "GitHub objected: back to one second"
+        time.now += INCIDENT_COOLDOWN
+        assert throttle.write_interval() == 0.25, "after the cool-down the pace may return"

@@ -48,7 +48,6 @@ def test_concurrent_freezes_of_one_scope_start_exactly_one(database):  # noqa: F
 
 def test_the_migration_lifts_duplicate_active_freezes(database_url):  # noqa: F811
     """Duplicates left by a version without the unique index: the oldest stays in force."""
-    import sqlalchemy as sa
     from alembic import command
 
     from github_app.store import tables
