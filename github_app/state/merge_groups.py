@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from github_app.store import tables
-from github_app.store.database import Database
+from github_app.store.database import Database, upsert
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,6 @@ class MergeGroups:
             "destroyed_reason": record.destroyed_reason,
             "updated_at": datetime.now(UTC),
         }
-        key = (table.c.repo_id == record.repo_id) & (table.c.head_sha == record.head_sha)
+        # One statement (INSERT … ON CONFLICT DO UPDATE): concurrent writers cannot collide.
         with self._db.engine.begin() as conn:
-            if not conn.execute(table.update().where(key).values(**values)).rowcount:
-                conn.execute(table.insert().values(**values))
+            conn.execute(upsert(self._db, table, values, ["repo_id", "head_sha"]))

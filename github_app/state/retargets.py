@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from github_app.store import tables
-from github_app.store.database import Database
+from github_app.store.database import Database, upsert
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,6 @@ class Retargets:
             "to_base": retarget.to_base,
             "changed_at": retarget.changed_at.astimezone(UTC),
         }
-        key = (table.c.repo_id == retarget.repo_id) & (table.c.pr == retarget.pr)
+        # One statement (INSERT … ON CONFLICT DO UPDATE): concurrent writers cannot collide.
         with self._db.engine.begin() as conn:
-            if not conn.execute(table.update().where(key).values(**values)).rowcount:
-                conn.execute(table.insert().values(**values))
+            conn.execute(upsert(self._db, table, values, ["repo_id", "pr"]))
