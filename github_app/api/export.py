@@ -1,7 +1,8 @@
 """Streamed ledger export in batches, for the API (``StreamResponse``) and the CLI (a file).
 
 An export is a consistent snapshot: the ledger head and the latest signed checkpoint are read
-first, then entries ``1..head`` are read ``batch_size`` at a time (one short query each) and
+first — a checkpoint is signed at the head if the latest one does not cover every entry, so an
+export verifies offline in full with the public key, on a fresh install too — then entries ``1..head`` are read ``batch_size`` at a time (one short query each) and
 encoded, so memory stays flat however long the ledger is.  The format is described in
 :mod:`github_app.evidence.encode`; the checkpoint is the trailing record in both formats, and
 the API also sends it up front in the ``X-Countersign-Checkpoint`` header (compact JSON).
@@ -13,7 +14,10 @@ from pydantic import BaseModel
 
 from github_app.evidence import encode
 from github_app.ledger.entry import canonical_json
-from github_app.store.ledger import Ledger
+from github_app.logs import get_logger
+from github_app.store.ledger import Ledger, LedgerError
+
+log = get_logger(__name__)
 
 DEFAULT_BATCH = 500
 CHECKPOINT_HEADER = "X-Countersign-Checkpoint"
@@ -23,6 +27,21 @@ def head_seq(ledger: Ledger) -> int:
     """The sequence number of the newest entry (0 for an empty ledger)."""
     head = ledger.head()
     return 0 if head is None else head.seq
+
+
+def covering_checkpoint(ledger: Ledger) -> BaseModel | None:
+    """The latest signed checkpoint, after signing one at the head when the latest leaves
+    entries uncovered and this ledger can sign.  A ledger that does not add up is never signed
+    over: its export carries the older checkpoint, and verification names the problem."""
+    latest = ledger.latest_checkpoint()
+    head = head_seq(ledger)
+    if not head or ledger.signer is None or (latest is not None and latest.size >= head):
+        return latest
+    try:
+        return ledger.checkpoint() or latest
+    except LedgerError as error:
+        log.warning("export_checkpoint_refused", error=str(error))
+        return latest
 
 
 class ExportCursor:
@@ -35,7 +54,7 @@ class ExportCursor:
         self._ledger = ledger
         self.format = fmt
         self._batch = batch_size
-        self.checkpoint: BaseModel | None = ledger.latest_checkpoint()
+        self.checkpoint: BaseModel | None = covering_checkpoint(ledger)
         self.head = head_seq(ledger)
         self.exported = 0
         self._started = False

@@ -94,7 +94,7 @@ def test_jsonl_export_file_verifies_offline(seeded_cli: Cli, tmp_path) -> None:
     records, checkpoint = lines[:-1], lines[-1]["checkpoint"]
     key = as_json(seeded_cli.run(evidence, "public-key", "--json"))["public_key_hex"]
     outcome = verify_export(records, checkpoint, trusted_public_key_hex=key)
-    assert outcome.ok and outcome.checkpoint_size == CHECKPOINTED
+    assert outcome.ok and outcome.checkpoint_size == TOTAL, "signed at export: every entry covered"
 
 
 def test_csv_export_file(seeded_cli: Cli, tmp_path) -> None:
@@ -225,3 +225,23 @@ def test_verify_offline_needs_a_trusted_key(seeded_cli: Cli, tmp_path):
     seeded_cli.run(evidence, "prove", "5", "-o", str(proof))
     result = seeded_cli.run(evidence, "verify", "--proof", str(proof), code=2)
     assert "--public-key" in result.output
+
+
+def test_a_fresh_install_exports_a_ledger_that_verifies_offline(cli: Cli, tmp_path):
+    """A few entries and no checkpoint yet (none was due): the export signs one at its head."""
+    from datetime import UTC, datetime
+
+    from github_app.ledger.entry import NewEntry
+
+    for number in range(3):
+        entry = NewEntry(
+            kind="freeze", occurred_at=datetime.now(UTC), actor="secops", data={"n": number}
+        )
+        cli.ledger.append(entry)
+    assert cli.ledger.latest_checkpoint() is None
+    bundle, key = tmp_path / "ledger.jsonl", tmp_path / "ledger.pub"
+    cli.run(evidence, "export", "--format", "jsonl", "-o", str(bundle))
+    key.write_text(cli.run(evidence, "public-key").stdout)
+    ok = cli.run(evidence, "verify", "--export", str(bundle), "--public-key", str(key))
+    assert ok.stdout.startswith("OK"), ok.stdout
+    assert cli.ledger.latest_checkpoint().size == 3
