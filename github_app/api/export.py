@@ -1,11 +1,12 @@
 """Streamed ledger export in batches, for the API (``StreamResponse``) and the CLI (a file).
 
-An export is a consistent snapshot: the ledger head and the latest signed checkpoint are read
-first — a checkpoint is signed at the head if the latest one does not cover every entry, so an
-export verifies offline in full with the public key, on a fresh install too — then entries ``1..head`` are read ``batch_size`` at a time (one short query each) and
-encoded, so memory stays flat however long the ledger is.  The format is described in
-:mod:`github_app.evidence.encode`; the checkpoint is the trailing record in both formats, and
-the API also sends it up front in the ``X-Countersign-Checkpoint`` header (compact JSON).
+An export is a consistent snapshot: the ledger head and a signed checkpoint are fixed first (a
+checkpoint is signed at the head when the latest does not cover every entry, so an export
+verifies offline in full with the public key, a fresh install's too), then entries ``1..head``
+are read ``batch_size`` at a time (one short query each) and encoded, so memory stays flat
+however long the ledger is.  The format is described in :mod:`github_app.evidence.encode`; the
+checkpoint is the trailing record in both formats, and the API also sends it up front in the
+``X-Countersign-Checkpoint`` header (compact JSON).
 """
 
 from __future__ import annotations

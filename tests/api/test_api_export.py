@@ -10,7 +10,7 @@ from github_app.api import export
 from github_app.evidence.offline import verify_export
 from github_app.ledger import NewEntry
 from tests.api.conftest import Tokens
-from tests.api.scenario import CHECKPOINTED, TOTAL
+from tests.api.scenario import TOTAL
 from tests.support.evidence_reading import record_from_csv
 
 

@@ -14,7 +14,7 @@ from github_app.cli.root import main
 from github_app.evidence.offline import verify_export
 from github_app.ledger import verify_proof_offline
 from github_app.state.containment import Containment
-from tests.api.scenario import CHECKPOINTED, EXPECTED_STATUSES, TOTAL
+from tests.api.scenario import EXPECTED_STATUSES, TOTAL
 from tests.evidence.conftest import Cli
 from tests.support.databases import drop_append_only_guards
 from tests.support.evidence_reading import record_from_csv
