@@ -31,7 +31,13 @@ setup(
     package_dir={SHIPPED: ".", f"{SHIPPED}.policies": "policies"},
     package_data={
         "github_app": [
-            "**/*.yml", "**/*.json", "**/*.ini", "**/*.mako", "**/*.sql", "**/*.html", "**/*.css"
+            "**/*.yml",
+            "**/*.json",
+            "**/*.ini",
+            "**/*.mako",
+            "**/*.sql",
+            "**/*.html",
+            "**/*.css",
         ],
         SHIPPED: ["app.yml", "LICENSE"],
         f"{SHIPPED}.policies": ["*.yml", "*.json"],

@@ -11,8 +11,15 @@ from github_app.config import ConfigError, load_settings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch, tmp_path):
-    for name in ("GITHUB_APP_ID", "GITHUB_PRIVATE_KEY", "GITHUB_PRIVATE_KEY_PATH",
-                 "GITHUB_WEBHOOK_SECRET", "DATABASE_URL", "PORT", "LOG_FORMAT"):
+    for name in (
+        "GITHUB_APP_ID",
+        "GITHUB_PRIVATE_KEY",
+        "GITHUB_PRIVATE_KEY_PATH",
+        "GITHUB_WEBHOOK_SECRET",
+        "DATABASE_URL",
+        "PORT",
+        "LOG_FORMAT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env
 

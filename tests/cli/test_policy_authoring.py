@@ -157,13 +157,7 @@ def test_simulate_refuses_an_invalid_draft_before_asking_github(app_env, github)
 
 def test_nested_mistakes_each_get_their_own_line(tmp_path):
     text = (
-        "approvals: 5\n"
-        "paths:\n"
-        "  - {}\n"
-        "alerts:\n"
-        "  webhooks:\n"
-        "    - url: 'not a url'\n"
-        "version: 2\n"
+        "approvals: 5\npaths:\n  - {}\nalerts:\n  webhooks:\n    - url: 'not a url'\nversion: 2\n"
     )
     policy, result = check(tmp_path, text)
     lines = result.output.splitlines()

@@ -74,9 +74,7 @@ def test_bad_value_in_list_names_index():
         parse_policy(
             'paths:\n  - pattern: "a/**"\n  - {pattern: "b/**", approvals: {required: 0}}\n', ORG
         )
-    assert "paths[1].approvals.required: must be at least 1" in (
-        caught.value.message
-    )
+    assert "paths[1].approvals.required: must be at least 1" in (caught.value.message)
 
 
 def test_bad_team_name_is_explained():

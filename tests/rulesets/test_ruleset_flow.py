@@ -19,7 +19,6 @@ RULESETS = f"/repos/{REPO}/rulesets"
 DESIRED = desired_ruleset(Policy(), FAKE_APP_ID)
 
 
-
 def existing_ruleset(**changes) -> dict:
     """The Countersign ruleset as GitHub returns it, with ``changes`` applied."""
     ruleset = {**example("repository-ruleset"), **copy.deepcopy(DESIRED), "id": 42, "source": REPO}

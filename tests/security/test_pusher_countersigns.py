@@ -72,9 +72,7 @@ async def test_pushers_are_excluded_from_the_merge_snapshot(app_harness):
     reviewer_pushed(scenario)
     sync = as_sent_by(scenario.event("synchronize"), REVIEWER["login"], REVIEWER["id"])
     await app_harness.deliver_and_process("pull_request", sync)
-    await app_harness.deliver_and_process(
-        "pull_request", scenario.merged_event("2" * 40, REVIEWER)
-    )
+    await app_harness.deliver_and_process("pull_request", scenario.merged_event("2" * 40, REVIEWER))
     [merge] = app_harness.services.ledger.entries(kinds=["merge"])
     assert merge.data["approvers"] == []
     assert "unapproved_merge" in app_harness.ledger_kinds()
