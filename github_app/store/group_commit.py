@@ -7,8 +7,13 @@ written together in the next one, and each caller returns only once its writes a
 gets the error).  Nothing is acknowledged before it is on disk, and nothing waits for a timer.
 
 A caller hands over either rows to insert (:meth:`GroupCommit.write`), a row that may already
-exist (:meth:`GroupCommit.insert_new`, which says whether it was new), or any function of the
-open connection (:meth:`GroupCommit.run`); its result is what the caller gets back.
+exist (:meth:`GroupCommit.insert_new`, which says whether it was new), any function of the open
+connection (:meth:`GroupCommit.run`), or one item for a function that handles many at once
+(:meth:`GroupCommit.run_batched`); its result is what the caller gets back.  Batched callers
+that follow each other in a group share one call, so a group of rows costs one multi-row
+statement (one round trip, one pass through SQLAlchemy) instead of one per row: per-row
+statements were most of a group's time (about 0.2 ms of Python each for a 24 KiB delivery on
+SQLite, a round trip each on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
+from itertools import groupby
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -26,8 +32,11 @@ from github_app.store.database import Database
 
 Rows = Sequence[tuple[sa.Table, dict[str, Any]]]
 Work = Callable[[Connection], Any]
+# Handles many callers' items in one go: one result per item, in order.
+ManyWork = Callable[[Connection, list[Any]], list[Any]]
 T = TypeVar("T")
 MAX_GROUP = 512
+SPLIT_ABOVE = 16  # a backlog larger than this is committed as two groups, see _next_group
 
 
 class GroupCommit:
@@ -37,7 +46,7 @@ class GroupCommit:
         """``writers`` > 1 lets that many groups commit at once (callers' order is then lost:
         only for writes whose order does not matter, on a server that commits in parallel)."""
         self._db = db
-        self._waiting: list[tuple[Work, asyncio.Future[Any]]] = []
+        self._waiting: list[tuple[ManyWork, Any, asyncio.Future[Any]]] = []
         self._writers: set[asyncio.Task[None]] = set()
         self._max_writers = writers
         self.transactions = 0  # committed groups, for benchmarks and tests
@@ -54,12 +63,21 @@ class GroupCommit:
         Returns ``False`` for such a duplicate (nothing is written), ``True`` once the new row
         is durable.  Two callers with the same key in one group: the first one wins.
         """
-        return await self.run(partial(insert_unless_present, table, values, unique_on))
+        return await self.run_batched(_inserter(table, tuple(unique_on)), values)
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(connection)`` inside a shared transaction; its result once committed."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append((work, future))
+        return await self.run_batched(_each, work)
+
+    async def run_batched(self, work_many: ManyWork, item: Any) -> Any:
+        """Hand ``item`` to ``work_many(connection, items)`` inside a shared transaction.
+
+        Callers handing the same ``work_many`` one after the other in a group share one call;
+        each gets its own item's result once the transaction is committed.  ``work_many`` must
+        be the same object each time (a module-level function) for callers to share a call.
+        """
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work_many, item, future))
         if len(self._writers) < self._max_writers:
             writer = asyncio.create_task(self._drain())
             self._writers.add(writer)
@@ -68,26 +86,28 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         while self._waiting:
-            group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+            size = _next_group(len(self._waiting))
+            group, self._waiting = self._waiting[:size], self._waiting[size:]
             try:
-                results = await asyncio.to_thread(self._commit, [work for work, _ in group])
+                results = await asyncio.to_thread(self._commit, group)
             except Exception as error:
                 await self._one_by_one(group, error)
                 continue
-            for (_, future), result in zip(group, results, strict=True):
+            for (_, _, future), result in zip(group, results, strict=True):
                 if not future.done():
                     future.set_result(result)
 
     async def _one_by_one(self, group: list, error: Exception) -> None:
         """A failed group is retried caller by caller, so one bad write fails only its caller."""
         if len(group) == 1:
-            _, future = group[0]
+            _, _, future = group[0]
             if not future.done():
                 future.set_exception(error)
             return
-        for work, future in group:
+        for entry in group:
+            future = entry[2]
             try:
-                (result,) = await asyncio.to_thread(self._commit, [work])
+                (result,) = await asyncio.to_thread(self._commit, [entry])
             except Exception as single:
                 if not future.done():
                     future.set_exception(single)
@@ -95,11 +115,34 @@ class GroupCommit:
                 if not future.done():
                     future.set_result(result)
 
-    def _commit(self, group: list[Work]) -> list[Any]:
+    def _commit(self, group: list[tuple[ManyWork, Any, Any]]) -> list[Any]:
+        results: list[Any] = []
         with self._db.transaction() as conn:
-            results = [work(conn) for work in group]
+            for work_many, run in groupby(group, key=lambda entry: entry[0]):
+                items = [item for _, item, _ in run]
+                done = work_many(conn, items)
+                if len(done) != len(items):
+                    raise RuntimeError(f"{work_many!r}: {len(done)} results for {len(items)}")
+                results.extend(done)
         self.transactions += 1
         return results
+
+
+def _next_group(waiting: int) -> int:
+    """How many of ``waiting`` callers the next group takes: half of a large backlog.
+
+    Taking everyone makes a closed loop of senders move in lock-step: all of them wait for one
+    commit, then the event loop answers all of them and parses all their next requests while
+    the disk idles.  Half a backlog leaves the other half as the next group, ready to commit
+    while the event loop answers the first: the disk and the loop overlap, for one more commit.
+    """
+    if waiting <= SPLIT_ABOVE:
+        return waiting
+    return min(MAX_GROUP, (waiting + 1) // 2)
+
+
+def _each(conn: Connection, works: list[Work]) -> list[Any]:
+    return [work(conn) for work in works]
 
 
 def _insert_rows(rows: Rows, conn: Connection) -> None:
@@ -111,15 +154,43 @@ def insert_unless_present(
     table: sa.Table, values: dict[str, Any], unique_on: Sequence[str], conn: Connection
 ) -> bool:
     """``INSERT … ON CONFLICT (unique_on) DO NOTHING``; True when the row was inserted."""
-    statement = _insert_ignoring(table, tuple(unique_on), tuple(values), conn.dialect.name)
-    return conn.execute(statement, values).first() is not None
+    return insert_new_rows(table, tuple(unique_on), conn, [values])[0]
+
+
+def insert_new_rows(
+    table: sa.Table, unique_on: tuple[str, ...], conn: Connection, rows: list[dict[str, Any]]
+) -> list[bool]:
+    """Insert those of ``rows`` whose ``unique_on`` key is not stored yet, in one statement.
+
+    One result per row: ``True`` when it was inserted.  A key repeated among ``rows``: the first
+    row with it wins, the others are ``False``.  Rows must all have the same columns.
+    """
+    keys = [tuple(row[name] for name in unique_on) for row in rows]
+    first: dict[tuple[Any, ...], int] = {}
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
+    # In key order: concurrent transactions (PostgreSQL) then wait for each other's keys in
+    # the same order and cannot deadlock.
+    ordered = [rows[first[key]] for key in sorted(first)]
+    statement = _insert_ignoring(table, unique_on, tuple(rows[0]), conn.dialect.name)
+    returned = conn.execute(statement, ordered if len(ordered) > 1 else ordered[0])
+    inserted = {tuple(row) for row in returned}
+    return [first[key] == index and key in inserted for index, key in enumerate(keys)]
+
+
+def _inserter(table: sa.Table, unique_on: tuple[str, ...]) -> ManyWork:
+    return _INSERTERS.setdefault((table, unique_on), partial(insert_new_rows, table, unique_on))
+
+
+_INSERTERS: dict[tuple[sa.Table, tuple[str, ...]], ManyWork] = {}
 
 
 @lru_cache(maxsize=64)
 def _insert_ignoring(
     table: sa.Table, unique_on: tuple[str, ...], columns: tuple[str, ...], dialect_name: str
 ) -> sa.Insert:
-    # Built once per shape: building a statement costs more than executing it.
+    # Built once per shape: building a statement costs more than executing it.  Executed with
+    # a list of rows, SQLAlchemy renders one multi-row INSERT (its "insertmanyvalues").
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return (
         dialect.insert(table)

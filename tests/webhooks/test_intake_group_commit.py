@@ -46,17 +46,20 @@ async def post(client, delivery_id: str):
 
 
 def slow_store(monkeypatch, *, fail_for=lambda delivery_id: False, delay=0.0):
-    """Make the intake's write slow (inside the transaction) or fail for chosen deliveries."""
-    real = intake.store_delivery
+    """Make the intake's write slow (inside the transaction) or fail for chosen deliveries.
 
-    def store(row, conn):
-        if fail_for(row["delivery_id"]):
+    A group holding a failing delivery fails as a whole, as one multi-row statement would.
+    """
+    real = intake.store_deliveries
+
+    def store(conn, rows):
+        if any(fail_for(row["delivery_id"]) for row in rows):
             raise RuntimeError("disk full")
-        inserted = real(row, conn)
+        inserted = real(conn, rows)
         time.sleep(delay)  # the transaction is still open: nothing is committed yet
         return inserted
 
-    monkeypatch.setattr(intake, "store_delivery", store)
+    monkeypatch.setattr(intake, "store_deliveries", store)
 
 
 async def test_concurrent_deliveries_share_transactions_and_are_durable_before_the_202(
