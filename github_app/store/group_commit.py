@@ -28,7 +28,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from github_app.logs import get_logger
 from github_app.store.database import Database
+
+log = get_logger(__name__)
 
 Rows = Sequence[tuple[sa.Table, dict[str, Any]]]
 Work = Callable[[Connection], Any]
@@ -37,17 +40,26 @@ ManyWork = Callable[[Connection, list[Any]], list[Any]]
 T = TypeVar("T")
 MAX_GROUP = 512
 SPLIT_ABOVE = 16  # a backlog larger than this is committed as two groups, see _next_group
+CHECKPOINT_EVERY = 8  # groups committed between two background WAL checkpoints (SQLite)
 
 
 class GroupCommit:
     """Run concurrent callers' writes in shared transactions (one event loop)."""
 
-    def __init__(self, db: Database, *, writers: int = 1) -> None:
+    def __init__(self, db: Database, *, writers: int = 1, checkpoint_later: bool = False) -> None:
         """``writers`` > 1 lets that many groups commit at once (callers' order is then lost:
-        only for writes whose order does not matter, on a server that commits in parallel)."""
+        only for writes whose order does not matter, on a server that commits in parallel).
+
+        ``checkpoint_later``: on SQLite, commits skip the WAL checkpoint and one runs in the
+        background every ``CHECKPOINT_EVERY`` groups instead, so no caller waits for one (see
+        :meth:`Database.transaction_checkpointed_later`)."""
         self._db = db
+        self._checkpoint_later = checkpoint_later and db.dialect == "sqlite"
+        self._checkpointer: asyncio.Task[None] | None = None
+        self._since_checkpoint = 0
         self._waiting: list[tuple[ManyWork, Any, asyncio.Future[Any]]] = []
-        self._writers: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.Task[None]] = set()  # strong references to running tasks
+        self._draining = 0  # writers that will still look at _waiting before they stop
         self._max_writers = writers
         self.transactions = 0  # committed groups, for benchmarks and tests
 
@@ -78,13 +90,23 @@ class GroupCommit:
         """
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting.append((work_many, item, future))
-        if len(self._writers) < self._max_writers:
+        if self._draining < self._max_writers:
+            self._draining += 1
             writer = asyncio.create_task(self._drain())
             self._writers.add(writer)
             writer.add_done_callback(self._writers.discard)
         return await future
 
     async def _drain(self) -> None:
+        # The count drops in the same step as the last look at _waiting: a writer's task is
+        # only discarded from _writers a step later, and a caller arriving in between (woken
+        # by the group just committed) would otherwise find a writer that will never drain it.
+        try:
+            await self._drain_waiting()
+        finally:
+            self._draining -= 1
+
+    async def _drain_waiting(self) -> None:
         while self._waiting:
             size = _next_group(len(self._waiting))
             group, self._waiting = self._waiting[:size], self._waiting[size:]
@@ -96,6 +118,24 @@ class GroupCommit:
             for (_, _, future), result in zip(group, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+            self._maybe_checkpoint()
+
+    def _maybe_checkpoint(self) -> None:
+        if not self._checkpoint_later:
+            return
+        self._since_checkpoint += 1
+        if self._since_checkpoint < CHECKPOINT_EVERY or self._checkpointer is not None:
+            return
+        self._since_checkpoint = 0
+        self._checkpointer = asyncio.create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await asyncio.to_thread(self._db.checkpoint)
+        except Exception as error:  # the next one catches up; commits stay durable anyway
+            log.warning("wal_checkpoint_failed", error=str(error))
+        finally:
+            self._checkpointer = None
 
     async def _one_by_one(self, group: list, error: Exception) -> None:
         """A failed group is retried caller by caller, so one bad write fails only its caller."""
@@ -117,7 +157,9 @@ class GroupCommit:
 
     def _commit(self, group: list[tuple[ManyWork, Any, Any]]) -> list[Any]:
         results: list[Any] = []
-        with self._db.transaction() as conn:
+        db = self._db
+        begin = db.transaction_checkpointed_later if self._checkpoint_later else db.transaction
+        with begin() as conn:
             for work_many, run in groupby(group, key=lambda entry: entry[0]):
                 items = [item for _, item, _ in run]
                 done = work_many(conn, items)
