@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, restored after a deferred-checkpoint commit
 MIGRATE_ATTEMPTS = 5
 PG_CONNECT_TIMEOUT_S = 10
 
@@ -127,6 +128,37 @@ class Database:
         """A connection inside a transaction committed on success, rolled back on error."""
         with self._engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def transaction_checkpointed_later(self) -> Iterator[Connection]:
+        """Like :meth:`transaction`, but on SQLite its commit never checkpoints the WAL.
+
+        Every 1,000 WAL pages SQLite's commit copies the log back into the database file and
+        syncs it before returning: for large rows (webhook payloads) that is one commit in a
+        few taking several times as long, with its callers waiting.  The commit itself is just
+        as durable without it (the log is synced); call :meth:`checkpoint` from elsewhere to
+        keep the log short.  On PostgreSQL this is :meth:`transaction`.
+        """
+        if self.dialect != "sqlite":
+            with self.transaction() as conn:
+                yield conn
+            return
+        with self._engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            raw.execute("PRAGMA wal_autocheckpoint=0")  # per connection, outside transactions
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                raw.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
+
+    def checkpoint(self) -> None:
+        """Copy SQLite's WAL back into the database without blocking writers (no-op on
+        PostgreSQL); see :meth:`transaction_checkpointed_later`."""
+        if self.dialect != "sqlite":
+            return
+        with self._engine.connect() as conn:
+            conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     @contextmanager
     def write_transaction(self) -> Iterator[Connection]:

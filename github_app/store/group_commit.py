@@ -7,8 +7,13 @@ written together in the next one, and each caller returns only once its writes a
 gets the error).  Nothing is acknowledged before it is on disk, and nothing waits for a timer.
 
 A caller hands over either rows to insert (:meth:`GroupCommit.write`), a row that may already
-exist (:meth:`GroupCommit.insert_new`, which says whether it was new), or any function of the
-open connection (:meth:`GroupCommit.run`); its result is what the caller gets back.
+exist (:meth:`GroupCommit.insert_new`, which says whether it was new), any function of the open
+connection (:meth:`GroupCommit.run`), or one item for a function that handles many at once
+(:meth:`GroupCommit.run_batched`); its result is what the caller gets back.  Batched callers
+that follow each other in a group share one call, so a group of rows costs one multi-row
+statement (one round trip, one pass through SQLAlchemy) instead of one per row: per-row
+statements were most of a group's time (about 0.2 ms of Python each for a 24 KiB delivery on
+SQLite, a round trip each on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -16,29 +21,45 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
+from itertools import groupby
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from github_app.logs import get_logger
 from github_app.store.database import Database
+
+log = get_logger(__name__)
 
 Rows = Sequence[tuple[sa.Table, dict[str, Any]]]
 Work = Callable[[Connection], Any]
+# Handles many callers' items in one go: one result per item, in order.
+ManyWork = Callable[[Connection, list[Any]], list[Any]]
 T = TypeVar("T")
 MAX_GROUP = 512
+SPLIT_ABOVE = 16  # a backlog larger than this is committed as two groups, see _next_group
+CHECKPOINT_EVERY = 8  # groups committed between two background WAL checkpoints (SQLite)
 
 
 class GroupCommit:
     """Run concurrent callers' writes in shared transactions (one event loop)."""
 
-    def __init__(self, db: Database, *, writers: int = 1) -> None:
+    def __init__(self, db: Database, *, writers: int = 1, checkpoint_later: bool = False) -> None:
         """``writers`` > 1 lets that many groups commit at once (callers' order is then lost:
-        only for writes whose order does not matter, on a server that commits in parallel)."""
+        only for writes whose order does not matter, on a server that commits in parallel).
+
+        ``checkpoint_later``: on SQLite, commits skip the WAL checkpoint and one runs in the
+        background every ``CHECKPOINT_EVERY`` groups instead, so no caller waits for one (see
+        :meth:`Database.transaction_checkpointed_later`)."""
         self._db = db
-        self._waiting: list[tuple[Work, asyncio.Future[Any]]] = []
-        self._writers: set[asyncio.Task[None]] = set()
+        self._checkpoint_later = checkpoint_later and db.dialect == "sqlite"
+        self._checkpointer: asyncio.Task[None] | None = None
+        self._since_checkpoint = 0
+        self._waiting: list[tuple[ManyWork, Any, asyncio.Future[Any]]] = []
+        self._writers: set[asyncio.Task[None]] = set()  # strong references to running tasks
+        self._draining = 0  # writers that will still look at _waiting before they stop
         self._max_writers = writers
         self.transactions = 0  # committed groups, for benchmarks and tests
 
@@ -54,40 +75,79 @@ class GroupCommit:
         Returns ``False`` for such a duplicate (nothing is written), ``True`` once the new row
         is durable.  Two callers with the same key in one group: the first one wins.
         """
-        return await self.run(partial(insert_unless_present, table, values, unique_on))
+        return await self.run_batched(_inserter(table, tuple(unique_on)), values)
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work(connection)`` inside a shared transaction; its result once committed."""
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._waiting.append((work, future))
-        if len(self._writers) < self._max_writers:
+        return await self.run_batched(_each, work)
+
+    async def run_batched(self, work_many: ManyWork, item: Any) -> Any:
+        """Hand ``item`` to ``work_many(connection, items)`` inside a shared transaction.
+
+        Callers handing the same ``work_many`` one after the other in a group share one call;
+        each gets its own item's result once the transaction is committed.  ``work_many`` must
+        be the same object each time (a module-level function) for callers to share a call.
+        """
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work_many, item, future))
+        if self._draining < self._max_writers:
+            self._draining += 1
             writer = asyncio.create_task(self._drain())
             self._writers.add(writer)
             writer.add_done_callback(self._writers.discard)
         return await future
 
     async def _drain(self) -> None:
+        # The count drops in the same step as the last look at _waiting: a writer's task is
+        # only discarded from _writers a step later, and a caller arriving in between (woken
+        # by the group just committed) would otherwise find a writer that will never drain it.
+        try:
+            await self._drain_waiting()
+        finally:
+            self._draining -= 1
+
+    async def _drain_waiting(self) -> None:
         while self._waiting:
-            group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+            size = _next_group(len(self._waiting))
+            group, self._waiting = self._waiting[:size], self._waiting[size:]
             try:
-                results = await asyncio.to_thread(self._commit, [work for work, _ in group])
+                results = await asyncio.to_thread(self._commit, group)
             except Exception as error:
                 await self._one_by_one(group, error)
                 continue
-            for (_, future), result in zip(group, results, strict=True):
+            for (_, _, future), result in zip(group, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+            self._maybe_checkpoint()
+
+    def _maybe_checkpoint(self) -> None:
+        if not self._checkpoint_later:
+            return
+        self._since_checkpoint += 1
+        if self._since_checkpoint < CHECKPOINT_EVERY or self._checkpointer is not None:
+            return
+        self._since_checkpoint = 0
+        self._checkpointer = asyncio.create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await asyncio.to_thread(self._db.checkpoint)
+        except Exception as error:  # the next one catches up; commits stay durable anyway
+            log.warning("wal_checkpoint_failed", error=str(error))
+        finally:
+            self._checkpointer = None
 
     async def _one_by_one(self, group: list, error: Exception) -> None:
         """A failed group is retried caller by caller, so one bad write fails only its caller."""
         if len(group) == 1:
-            _, future = group[0]
+            _, _, future = group[0]
             if not future.done():
                 future.set_exception(error)
             return
-        for work, future in group:
+        for entry in group:
+            future = entry[2]
             try:
-                (result,) = await asyncio.to_thread(self._commit, [work])
+                (result,) = await asyncio.to_thread(self._commit, [entry])
             except Exception as single:
                 if not future.done():
                     future.set_exception(single)
@@ -95,11 +155,36 @@ class GroupCommit:
                 if not future.done():
                     future.set_result(result)
 
-    def _commit(self, group: list[Work]) -> list[Any]:
-        with self._db.transaction() as conn:
-            results = [work(conn) for work in group]
+    def _commit(self, group: list[tuple[ManyWork, Any, Any]]) -> list[Any]:
+        results: list[Any] = []
+        db = self._db
+        begin = db.transaction_checkpointed_later if self._checkpoint_later else db.transaction
+        with begin() as conn:
+            for work_many, run in groupby(group, key=lambda entry: entry[0]):
+                items = [item for _, item, _ in run]
+                done = work_many(conn, items)
+                if len(done) != len(items):
+                    raise RuntimeError(f"{work_many!r}: {len(done)} results for {len(items)}")
+                results.extend(done)
         self.transactions += 1
         return results
+
+
+def _next_group(waiting: int) -> int:
+    """How many of ``waiting`` callers the next group takes: half of a large backlog.
+
+    Taking everyone makes a closed loop of senders move in lock-step: all of them wait for one
+    commit, then the event loop answers all of them and parses all their next requests while
+    the disk idles.  Half a backlog leaves the other half as the next group, ready to commit
+    while the event loop answers the first: the disk and the loop overlap, for one more commit.
+    """
+    if waiting <= SPLIT_ABOVE:
+        return waiting
+    return min(MAX_GROUP, (waiting + 1) // 2)
+
+
+def _each(conn: Connection, works: list[Work]) -> list[Any]:
+    return [work(conn) for work in works]
 
 
 def _insert_rows(rows: Rows, conn: Connection) -> None:
@@ -111,15 +196,43 @@ def insert_unless_present(
     table: sa.Table, values: dict[str, Any], unique_on: Sequence[str], conn: Connection
 ) -> bool:
     """``INSERT … ON CONFLICT (unique_on) DO NOTHING``; True when the row was inserted."""
-    statement = _insert_ignoring(table, tuple(unique_on), tuple(values), conn.dialect.name)
-    return conn.execute(statement, values).first() is not None
+    return insert_new_rows(table, tuple(unique_on), conn, [values])[0]
+
+
+def insert_new_rows(
+    table: sa.Table, unique_on: tuple[str, ...], conn: Connection, rows: list[dict[str, Any]]
+) -> list[bool]:
+    """Insert those of ``rows`` whose ``unique_on`` key is not stored yet, in one statement.
+
+    One result per row: ``True`` when it was inserted.  A key repeated among ``rows``: the first
+    row with it wins, the others are ``False``.  Rows must all have the same columns.
+    """
+    keys = [tuple(row[name] for name in unique_on) for row in rows]
+    first: dict[tuple[Any, ...], int] = {}
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
+    # In key order: concurrent transactions (PostgreSQL) then wait for each other's keys in
+    # the same order and cannot deadlock.
+    ordered = [rows[first[key]] for key in sorted(first)]
+    statement = _insert_ignoring(table, unique_on, tuple(rows[0]), conn.dialect.name)
+    returned = conn.execute(statement, ordered if len(ordered) > 1 else ordered[0])
+    inserted = {tuple(row) for row in returned}
+    return [first[key] == index and key in inserted for index, key in enumerate(keys)]
+
+
+def _inserter(table: sa.Table, unique_on: tuple[str, ...]) -> ManyWork:
+    return _INSERTERS.setdefault((table, unique_on), partial(insert_new_rows, table, unique_on))
+
+
+_INSERTERS: dict[tuple[sa.Table, tuple[str, ...]], ManyWork] = {}
 
 
 @lru_cache(maxsize=64)
 def _insert_ignoring(
     table: sa.Table, unique_on: tuple[str, ...], columns: tuple[str, ...], dialect_name: str
 ) -> sa.Insert:
-    # Built once per shape: building a statement costs more than executing it.
+    # Built once per shape: building a statement costs more than executing it.  Executed with
+    # a list of rows, SQLAlchemy renders one multi-row INSERT (its "insertmanyvalues").
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return (
         dialect.insert(table)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from github_app.store import tables
 from github_app.store.database import Database
-from github_app.store.group_commit import insert_unless_present
+from github_app.store.group_commit import insert_new_rows
 
 MAX_ATTEMPTS = 16  # about 6.4 hours of backoff: outlasts a GitHub outage or a rate-limit reset
 LEASE = timedelta(seconds=20)  # renewed every LEASE / 4 while the delivery is being worked on
@@ -72,20 +72,29 @@ def delivery_row(
 
 
 def store_delivery(row: dict[str, object], conn: Connection) -> bool:
-    """Insert a delivery row inside the caller's transaction; ``False`` for a repeated id.
+    """Insert a delivery row inside the caller's transaction; ``False`` for a repeated id."""
+    return store_deliveries(conn, [row])[0]
 
-    A repeated id is not an error (GitHub redelivers); a redelivered ``dead`` delivery gets a
-    fresh set of attempts, in the same transaction.
+
+def store_deliveries(conn: Connection, rows: list[dict[str, object]]) -> list[bool]:
+    """Insert delivery rows in one statement inside the caller's transaction.
+
+    One result per row, ``False`` for a repeated id (also repeated within ``rows``: the first
+    wins).  A repeated id is not an error (GitHub redelivers); a redelivered ``dead`` delivery
+    gets a fresh set of attempts, in the same transaction.
     """
     table = tables.webhook_deliveries
-    if insert_unless_present(table, row, ("delivery_id",), conn):
-        return True
-    conn.execute(
-        table.update()
-        .where(table.c.delivery_id == row["delivery_id"], table.c.status == "dead")
-        .values(status="pending", attempts=0, next_attempt_at=_now(), locked_until=None)
+    stored = insert_new_rows(table, ("delivery_id",), conn, rows)
+    repeated = sorted(
+        {row["delivery_id"] for row, new in zip(rows, stored, strict=True) if not new}
     )
-    return False
+    if repeated:
+        conn.execute(
+            table.update()
+            .where(table.c.delivery_id.in_(repeated), table.c.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=_now(), locked_until=None)
+        )
+    return stored
 
 
 def backoff(attempts: int) -> timedelta:

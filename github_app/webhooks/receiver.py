@@ -9,7 +9,6 @@ being stored again; a delivery that could not be stored gets a 503, and only tha
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 import msgspec
@@ -89,8 +88,7 @@ def _parse_envelope(body: bytes) -> Envelope | None:
         return None
 
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'"[]{}')
 
 
 def nested_deeper_than(body: bytes, limit: int) -> bool:
@@ -99,9 +97,32 @@ def nested_deeper_than(body: bytes, limit: int) -> bool:
     A signed body can still be hostile: nesting a few thousand levels deep makes any later
     walk of the payload raise ``RecursionError``.  Strings are dropped first (they may hold
     brackets), then innermost pairs are peeled ``limit`` times, all of it in C.  A pass may peel
-    both kinds of bracket, so nesting up to ``2 * limit`` can pass; deeper never does.
+    both kinds of bracket, so nesting up to ``2 * limit`` can pass; deeper never does.  Only
+    valid JSON matters here (anything else is refused by the decoder anyway).
     """
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    return _peel(_structure(body), limit)
+
+
+def _structure(body: bytes) -> bytes:
+    """The brackets of valid JSON text outside its strings, in order.
+
+    Done with byte replaces and one ``translate`` instead of a regular expression over the
+    strings: that took about 1.5 ms for a 24 KiB delivery, more than the rest of intake.  In
+    valid JSON a backslash only occurs inside a string and escapes the next character, so
+    removing escaped backslashes (leftmost pairs first, as they pair up) and then escaped quotes
+    leaves every remaining ``"`` delimiting a string.  Keeping only quotes and brackets, a
+    string becomes a quoted run of brackets: ``""`` pairs go first (removing a closing quote
+    with the next opening one only merges two strings), the few left by splitting.
+    """
+    if b"\\" in body:
+        body = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    kept = body.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in kept:
+        kept = b"".join(kept.split(b'"')[::2])
+    return kept
+
+
+def _peel(brackets: bytes, limit: int) -> bool:
     for _ in range(limit):
         if not brackets:
             return False

@@ -46,17 +46,20 @@ async def post(client, delivery_id: str):
 
 
 def slow_store(monkeypatch, *, fail_for=lambda delivery_id: False, delay=0.0):
-    """Make the intake's write slow (inside the transaction) or fail for chosen deliveries."""
-    real = intake.store_delivery
+    """Make the intake's write slow (inside the transaction) or fail for chosen deliveries.
 
-    def store(row, conn):
-        if fail_for(row["delivery_id"]):
+    A group holding a failing delivery fails as a whole, as one multi-row statement would.
+    """
+    real = intake.store_deliveries
+
+    def store(conn, rows):
+        if any(fail_for(row["delivery_id"]) for row in rows):
             raise RuntimeError("disk full")
-        inserted = real(row, conn)
+        inserted = real(conn, rows)
         time.sleep(delay)  # the transaction is still open: nothing is committed yet
         return inserted
 
-    monkeypatch.setattr(intake, "store_delivery", store)
+    monkeypatch.setattr(intake, "store_deliveries", store)
 
 
 async def test_concurrent_deliveries_share_transactions_and_are_durable_before_the_202(
@@ -122,3 +125,51 @@ async def test_a_store_outage_fails_its_group_only(intake_client, monkeypatch):
     assert [r.status for r in after] == [202] * 3
     assert [(await r.json())["status"] for r in after] == ["accepted"] * 3
     assert sorted(stored_ids(intake_client)) == sorted([*failed[:2], "fresh"])
+
+
+async def test_a_group_with_a_stored_id_and_new_ones_stores_only_the_new(
+    intake_client, monkeypatch
+):
+    services = intake_client.app[SERVICES]
+    old = str(uuid.uuid4())
+    assert (await (await post(intake_client, old)).json())["status"] == "accepted"
+    calls: list[list[str]] = []
+    real = intake.store_deliveries
+
+    def store(conn, rows):
+        calls.append([row["delivery_id"] for row in rows])
+        time.sleep(0.02)  # holds the group open while the others arrive
+        return real(conn, rows)
+
+    monkeypatch.setattr(intake, "store_deliveries", store)
+    first = [str(uuid.uuid4())]
+    new = [str(uuid.uuid4()) for _ in range(3)]
+    order = [*first, old, new[0], old, new[1], new[2]]
+
+    responses = await asyncio.gather(*(post(intake_client, i) for i in order))
+
+    statuses = [(await r.json())["status"] for r in responses]
+    assert [r.status for r in responses] == [202] * len(order)
+    assert statuses == ["accepted", "duplicate", "accepted", "duplicate", "accepted", "accepted"]
+    assert any(old in call and len(call) > 2 for call in calls), "old and new shared a statement"
+    assert sorted(stored_ids(intake_client)) == sorted([old, *first, *new])
+    assert services.inbox.status_of(old) == "pending"
+
+
+async def test_a_dead_delivery_redelivered_within_a_group_is_due_again(intake_client):
+    services = intake_client.app[SERVICES]
+    dead, fresh = str(uuid.uuid4()), str(uuid.uuid4())
+    await post(intake_client, dead)
+    table = tables.webhook_deliveries
+    with services.db.transaction() as conn:
+        conn.execute(
+            table.update().where(table.c.delivery_id == dead).values(status="dead", attempts=16)
+        )
+
+    responses = await asyncio.gather(post(intake_client, fresh), post(intake_client, dead))
+
+    assert [(await r.json())["status"] for r in responses] == ["accepted", "duplicate"]
+    with services.db.connect() as conn:
+        row = conn.execute(sa.select(table).where(table.c.delivery_id == dead)).mappings().one()
+    assert (row["status"], row["attempts"]) == ("pending", 0)
+    assert services.inbox.status_of(fresh) == "pending"
