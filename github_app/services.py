@@ -206,10 +206,11 @@ class Services:
 
 
 def check_app_key(private_key_pem: str | None) -> None:
-    """Raise ``ValueError`` unless the App's private key is a usable RSA key (or absent: the
-    settings have already refused a configured App without one)."""
+    """Raise ``ValueError`` unless the App's private key is a readable RSA key (or absent: the
+    settings have already refused a configured App without one).  The GitHub client checks
+    its consistency too, in :meth:`Services.load`."""
     if private_key_pem is not None:
-        load_app_private_key(private_key_pem)
+        load_app_private_key(private_key_pem, check_consistency=False)
 
 
 def _build_processing(services: Services) -> None:

@@ -10,11 +10,19 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 
-def load_app_private_key(pem: str | bytes) -> RSAPrivateKey:
-    """Parse the App's PEM private key, failing with a message that never echoes the key."""
+def load_app_private_key(pem: str | bytes, *, check_consistency: bool = True) -> RSAPrivateKey:
+    """Parse the App's PEM private key, failing with a message that never echoes the key.
+
+    ``check_consistency=False`` skips OpenSSL's RSA consistency check (tens of milliseconds):
+    ``serve`` parses the key that way before it listens, and the full check runs when the
+    GitHub client loads the key in the second start-up step (a failure there stops the server
+    too).
+    """
     data = pem.encode() if isinstance(pem, str) else pem
     try:
-        key = load_pem_private_key(data, password=None)
+        key = load_pem_private_key(
+            data, password=None, unsafe_skip_rsa_key_validation=not check_consistency
+        )
     except (ValueError, TypeError) as exc:
         raise ValueError("the GitHub App private key is not a readable PEM private key") from exc
     if not isinstance(key, RSAPrivateKey):
