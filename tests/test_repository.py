@@ -19,7 +19,7 @@ PACKAGE = ROOT / "github_app"
 # own layer or of lower layers only.  Pure layers do no I/O; adapters reach the store or GitHub;
 # the shell fetches facts, calls the pure core and acts; the composition root wires it together.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("paths", "metrics", "logs", "config", "app_keys"),  # foundation
+    ("paths", "metrics", "logs", "config", "app_keys", "lazy_app"),  # foundation
     ("core", "policy", "evidence", "pushes", "ledger", "drills", "sessions"),  # pure
     ("store", "state", "tokens", "github"),  # adapters
     ("context",),  # what the shell below the composition root shares

@@ -27,7 +27,6 @@ described in the OpenAPI document with the auditor API's routes (:data:`AGENT_OP
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 import uuid
@@ -42,9 +41,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from github_app.api.access import CHALLENGE, ApiError, bearer_token, json_error, services_of
 from github_app.api.freeze_revoke import revoke_session
-from github_app.api.openapi import API_PREFIX, Operation
+from github_app.api.mount import AGENT_PREFIX, WRITERS
+from github_app.api.openapi import Operation
 from github_app.drills import ControlResult
 from github_app.github.repo_policies import RepoPolicies
+from github_app.lazy_app import Loaded
 from github_app.logs import get_logger
 from github_app.policy.loader import load_default_policy
 from github_app.policy.model import PathRule, Policy
@@ -61,7 +62,6 @@ from github_app.tokens import ApiToken
 log = get_logger(__name__)
 
 T = TypeVar("T")
-AGENT_PREFIX = "/agent"
 AGENT_EVENTS_PATH = AGENT_PREFIX + "/events"
 MAX_EVENT_BYTES = 8 * 1024 * 1024  # a Write's tool_input carries the whole file
 FLUSH_AFTER = timedelta(seconds=records.FLUSH_AFTER_SECONDS)
@@ -335,14 +335,6 @@ async def _poll(state: HookState) -> None:
         await asyncio.sleep(POLL_SECONDS)
 
 
-async def _stop_poller(app: web.Application) -> None:
-    task = app[WRITERS].pop("poller", None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 def _is_agent(token: ApiToken | None) -> bool:
     return token is not None and token.role == "agent" and bool(token.login)
 
@@ -380,7 +372,6 @@ AGENT_OPERATIONS = (
 CALLER = web.RequestKey("countersign_agent_caller", object)
 LOGGED = web.RequestKey("countersign_access_logged", bool)
 DEFER_LOG = web.RequestKey("countersign_access_log_deferred", bool)
-WRITERS = web.AppKey("countersign_group_commit", dict)
 _deferred: set[asyncio.Task[None]] = set()
 
 
@@ -444,13 +435,11 @@ async def _run(request: web.Request, handler: Any) -> web.StreamResponse:
         return json_error(500, "internal error")
 
 
-def add_agent_event_routes(app: web.Application) -> None:
-    """Mount ``/api/v1/agent`` (its own sub-application, found before ``/api/v1``) on ``app``."""
-    agent = web.Application(middlewares=[agent_middleware])
-    agent[WRITERS] = {}
-    agent.router.add_post("/events", post_agent_event)
-    agent.on_cleanup.append(_stop_poller)
-    app.add_subapp(API_PREFIX + AGENT_PREFIX, agent)
+def loaded() -> Loaded:
+    """The handler and middleware of ``/api/v1/agent``, for its lazy mount
+    (:func:`github_app.api.mount.add_api_routes`, which also holds the sub-application's
+    :data:`~github_app.api.mount.WRITERS` and stops the poller)."""
+    return Loaded(handlers={("POST", "/events"): post_agent_event}, middlewares=(agent_middleware,))
 
 
 # --- the kill-switch drill ------------------------------------------------------------------

@@ -26,13 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema
 
 from github_app.api.freeze_revoke import ContainmentAction
+from github_app.api.mount import API_PREFIX
 from github_app.evidence.audit_exceptions import EXCEPTION_TYPES
 from github_app.evidence.integrity import Integrity
 from github_app.evidence.population import ChangeRow
 from github_app.ledger.entry import LedgerEntry
 from github_app.tokens import Role
 
-API_PREFIX = "/api/v1"
 REF_TEMPLATE = "#/components/schemas/{model}"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Method = Literal["get", "post", "put", "patch", "delete"]

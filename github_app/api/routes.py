@@ -1,11 +1,13 @@
 """The ``/api/v1`` routes: auditor evidence queries and admin containment.
 
 :data:`ROUTES` is the route table: one :class:`~github_app.api.openapi.Operation` per route
-(method, path, role, query/path/body models, answer model, summary).  :func:`add_api_routes`
-mounts exactly these routes in a sub-application at ``/api/v1`` whose middleware
+(method, path, role, query/path/body models, answer model, summary).
+:func:`github_app.api.mount.add_api_routes` mounts exactly these routes in a sub-application at
+``/api/v1`` (this module is imported on its first request) whose middleware
 (:mod:`github_app.api.access`) authenticates, authorises and logs every call, and the OpenAPI
 document (``/api/v1/openapi.json``) and the docs page (``/api/v1/docs``) are generated from
-the same table.  To add a route: write the handler, add its row.
+the same table.  To add a route: write the handler, add its row here and its
+``(method, path)`` to :data:`github_app.api.mount.API_ROUTES`.
 
 Before a handler runs, its row's path, query and body models validate the request (bad input
 is a 400 naming the parameter); the handler reads the results with :func:`path_of`,
@@ -49,10 +51,9 @@ from github_app.api.access import (
     services_of,
     token_of,
 )
-from github_app.api.agent_events import AGENT_OPERATIONS, add_agent_event_routes
+from github_app.api.agent_events import AGENT_OPERATIONS
 from github_app.api.export import CHECKPOINT_HEADER, ExportCursor
 from github_app.api.openapi import (
-    API_PREFIX,
     ChangePage,
     ContainmentResult,
     Content,
@@ -68,6 +69,7 @@ from github_app.api.openapi import (
 )
 from github_app.api.openapi import openapi_document as describe
 from github_app.api.pack import PackUnavailable, build_pack
+from github_app.app_keys import ON_CONTAINMENT_CHANGE
 from github_app.evidence.attestation import web_root
 from github_app.evidence.audit_exceptions import DEFAULT_POST_REVIEW_HOURS
 from github_app.evidence.params import (
@@ -87,13 +89,13 @@ from github_app.evidence.params import (
 )
 from github_app.evidence.population import POPULATION_CSV_COLUMNS
 from github_app.evidence.sample import DEFAULT_SAMPLE_SIZE, MAX_SAMPLE_SIZE, new_seed
+from github_app.lazy_app import Loaded
 from github_app.ledger.verification import VerifyReport
 from github_app.logs import get_logger
 
 log = get_logger(__name__)
 
 ContainmentHook = Callable[[freeze_revoke.ContainmentEvent], Awaitable[None]]
-ON_CONTAINMENT_CHANGE = web.AppKey("on_containment_change", ContainmentHook)
 MAX_BODY_BYTES = 64 * 1024
 REPO_PATTERN = freeze_revoke.REPO_NAME.pattern
 _hook_tasks: set[asyncio.Task[None]] = set()
@@ -726,10 +728,8 @@ async def _run_hook(hook: ContainmentHook, event: freeze_revoke.ContainmentEvent
         log.exception("containment_hook_failed", action=event.action)
 
 
-def add_api_routes(app: web.Application) -> None:
-    """Mount the routes of :data:`ROUTES` at ``/api/v1`` on ``app``."""
-    api = web.Application(middlewares=[api_middleware])
-    for operation in ROUTES:
-        api.router.add_route(operation.method.upper(), operation.path, _with_inputs(operation))
-    app.add_subapp(API_PREFIX, api)
-    add_agent_event_routes(app)
+def loaded() -> Loaded:
+    """The handlers of :data:`ROUTES` and the access middleware, for the lazy mount of
+    ``/api/v1`` (:func:`github_app.api.mount.add_api_routes`)."""
+    handlers = {(op.method.upper(), op.path): _with_inputs(op) for op in ROUTES}
+    return Loaded(handlers=handlers, middlewares=(api_middleware,))

@@ -12,7 +12,8 @@ import click
 from tabulate import tabulate
 
 from github_app.api import queries
-from github_app.config import ConfigError, Settings, load_settings
+from github_app.cli.settings import settings_or_exit as settings_or_exit
+from github_app.config import Settings
 from github_app.evidence.params import (
     Filters,
     InvalidParameter,
@@ -23,17 +24,6 @@ from github_app.evidence.params import (
 from github_app.state.containment import Containment
 from github_app.store.database import Database
 from github_app.store.ledger import Ledger
-
-
-def settings_or_exit() -> Settings:
-    """Load settings or stop with the one-line reason (exit status 2)."""
-    from github_app.cli.exit_codes import ConfigurationError
-
-    try:
-        return load_settings()
-    except ConfigError as error:
-        raise ConfigurationError(f"configuration error: {error}") from None
-
 
 SHORT_SHA = 12
 

@@ -106,7 +106,7 @@ def main() -> None:
 @main.command()
 def serve() -> None:
     """Run the App: webhook receiver, worker, auditor API."""
-    from github_app.cli.common import settings_or_exit
+    from github_app.cli.settings import settings_or_exit
     from github_app.logs import configure_logging
     from github_app.server.run import StartupError, run
 
@@ -127,7 +127,7 @@ def migrate() -> None:
     """
     import sqlalchemy as sa
 
-    from github_app.cli.common import settings_or_exit
+    from github_app.cli.settings import settings_or_exit
     from github_app.cli.store_access import describe_database, head_revision
     from github_app.ledger.checkpoints import open_signing_key
     from github_app.store.database import Database

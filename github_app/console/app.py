@@ -1,6 +1,7 @@
 """The auditor console: server-rendered HTML pages under ``/console/``.
 
-:func:`add_console_routes` mounts a sub-application at ``/console`` whose middleware
+:func:`github_app.console.mount.add_console_routes` mounts a sub-application at ``/console``
+(this module is imported on its first request, :func:`loaded`) whose middleware
 (:func:`console_middleware`) finds the signed-in session (cookie → ``console_sessions``),
 sends anyone without one to the sign-in page, checks the anti-forgery token and ``Origin`` of
 every POST, adds the security headers and writes one ``access_log`` row per page served (the
@@ -27,6 +28,7 @@ from aiohttp import web
 from github_app.api import queries
 from github_app.app_keys import SERVICES
 from github_app.console import pages
+from github_app.console.mount import CONSOLE_PREFIX
 from github_app.console.security import (
     LOGIN_CSRF_COOKIE,
     LOGIN_CSRF_SECONDS,
@@ -39,6 +41,7 @@ from github_app.console.security import (
 )
 from github_app.console.sessions import ConsoleSession, ConsoleSessions, same_token
 from github_app.evidence.params import InvalidParameter
+from github_app.lazy_app import Loaded
 from github_app.logs import get_logger
 from github_app.store.tables import access_log
 from github_app.tokens import Role, TokenStore
@@ -47,7 +50,6 @@ log = get_logger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SESSION_KEY = pages.SESSION_KEY
-CONSOLE_PREFIX = "/console"
 _PUBLIC = "countersign_console_public"
 _ROLE = "countersign_console_role"
 _MAX_LOGGED = 2000
@@ -451,28 +453,24 @@ async def _download(request: web.Request, chunks: Any, filename: str) -> web.Str
     return response
 
 
-async def _to_overview(_request: web.Request) -> web.StreamResponse:
-    raise web.HTTPPermanentRedirect(f"{CONSOLE_PREFIX}/")
-
-
-def add_console_routes(app: web.Application) -> None:
-    """Mount the console at ``/console`` on ``app``."""
-    console = web.Application(middlewares=[console_middleware])
-    router = console.router
-    router.add_get("/", overview, allow_head=False)
-    router.add_get("/login", login_form, allow_head=False)
-    router.add_post("/login", login)
-    router.add_post("/logout", logout)
-    router.add_get("/changes", changes, allow_head=False)
-    router.add_get("/sample", sample, allow_head=False)
-    router.add_get("/sessions/{session_id}", session_timeline, allow_head=False)
-    router.add_get("/exceptions", exceptions, allow_head=False)
-    router.add_get("/pulls/{owner}/{repo}/{number}", pull_request, allow_head=False)
-    router.add_get("/ledger", ledger_page, allow_head=False)
-    router.add_post("/ledger/verify", ledger_verify)
-    router.add_get("/ledger/public-key.pem", public_key, allow_head=False)
-    router.add_get("/ledger/proofs/{seq}.json", proof_download, allow_head=False)
-    router.add_get("/access-log", access_log_page, allow_head=False)
-    router.add_get("/static/console.css", stylesheet, allow_head=False)
-    app.router.add_get(CONSOLE_PREFIX, _to_overview, allow_head=False)
-    app.add_subapp(CONSOLE_PREFIX, console)
+def loaded() -> Loaded:
+    """The console's pages and middleware, for its lazy mount
+    (:func:`github_app.console.mount.add_console_routes`)."""
+    handlers = {
+        ("GET", "/"): overview,
+        ("GET", "/login"): login_form,
+        ("POST", "/login"): login,
+        ("POST", "/logout"): logout,
+        ("GET", "/changes"): changes,
+        ("GET", "/sample"): sample,
+        ("GET", "/sessions/{session_id}"): session_timeline,
+        ("GET", "/exceptions"): exceptions,
+        ("GET", "/pulls/{owner}/{repo}/{number}"): pull_request,
+        ("GET", "/ledger"): ledger_page,
+        ("POST", "/ledger/verify"): ledger_verify,
+        ("GET", "/ledger/public-key.pem"): public_key,
+        ("GET", "/ledger/proofs/{seq}.json"): proof_download,
+        ("GET", "/access-log"): access_log_page,
+        ("GET", "/static/console.css"): stylesheet,
+    }
+    return Loaded(handlers=handlers, middlewares=(console_middleware,))

@@ -19,7 +19,8 @@ from typing import Any
 import jwt
 from cachetools import TLRUCache
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from github_app.github.app_key import load_app_private_key
 
 # GitHub rejects a JWT whose iat lies in its future; backdating absorbs clock drift.
 JWT_BACKDATE_SECONDS = 60
@@ -31,18 +32,6 @@ JWT_REFRESH_MARGIN_SECONDS = 60
 TOKEN_REFRESH_MARGIN_SECONDS = 5 * 60
 
 Clock = Callable[[], float]
-
-
-def load_app_private_key(pem: str | bytes) -> RSAPrivateKey:
-    """Parse the App's PEM private key, failing with a message that never echoes the key."""
-    data = pem.encode() if isinstance(pem, str) else pem
-    try:
-        key = load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise ValueError("the GitHub App private key is not a readable PEM private key") from exc
-    if not isinstance(key, RSAPrivateKey):
-        raise ValueError("the GitHub App private key must be an RSA key (GitHub signs with RS256)")
-    return key
 
 
 def app_jwt_claims(app_id: int | str, now: float) -> dict[str, Any]:

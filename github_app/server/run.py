@@ -17,7 +17,7 @@ from aiohttp import web
 from github_app.config import Settings
 from github_app.ledger.checkpoints import SigningKeyError
 from github_app.logs import get_logger
-from github_app.server.app import create_app
+from github_app.server.app import LOADING, create_app
 
 log = get_logger("countersign")
 
@@ -86,19 +86,33 @@ def _stop_signal() -> asyncio.Future[str]:
     return stopped
 
 
+async def _until_stopped(stopped: asyncio.Future[str], loading: asyncio.Task | None) -> str:
+    """Wait for the stop signal; raise what the background start-up step raised, if it fails
+    first (the server does not go on taking deliveries it cannot process)."""
+    if loading is not None:
+        await asyncio.wait({stopped, loading}, return_when=asyncio.FIRST_COMPLETED)
+        if loading.done() and not loading.cancelled() and loading.exception() is not None:
+            raise loading.exception()  # type: ignore[misc]
+    return await stopped
+
+
 async def serve(settings: Settings) -> None:
     """Start the App, serve until SIGINT/SIGTERM, then shut down in order."""
     stopped = _stop_signal()  # before start-up, so an early signal still shuts down cleanly
     runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
     try:
-        await runner.setup()  # opens the store, migrates, loads the signing key
+        await runner.setup()  # opens the store, migrates, checks the signing key and App key
         await _bind(runner, settings)
     except BaseException:
         await runner.cleanup()
         raise
     address = f"http://{settings.host}:{settings.port}"
     log.info("listening", address=address, store=_database(settings))
-    reason = await stopped
+    try:
+        reason = await _until_stopped(stopped, runner.app.get(LOADING))
+    except BaseException:
+        await runner.cleanup()
+        raise
     log.info("shutting_down", signal=reason)
     await runner.cleanup()
     log.info("stopped", address=address)

@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import Any, Literal, Self
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+from github_app.store import schema
+from github_app.store.schema import MIGRATIONS_DIR, alembic_config
+
+__all__ = ["MIGRATIONS_DIR", "Database", "alembic_config"]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, restored after a deferred-checkpoint commit
 MIGRATE_ATTEMPTS = 5
@@ -174,15 +175,18 @@ class Database:
             with conn.begin():
                 yield conn
 
-    def migrate(self) -> None:
+    def migrate(self, *, snapshot: bool = True) -> None:
         """Bring the schema to the newest Alembic revision; safe to run from several replicas.
 
         The whole upgrade runs in one transaction holding a lock (SQLite's write lock or a
-        per-schema PostgreSQL advisory lock), so concurrent starts wait instead of racing.
+        per-schema PostgreSQL advisory lock), so concurrent starts wait instead of racing.  A
+        store already at the head is left alone without importing Alembic, and a new SQLite
+        store is created from the head schema in one step unless ``snapshot`` is false
+        (:mod:`github_app.store.schema`).
         """
         for attempt in range(MIGRATE_ATTEMPTS):
             try:
-                return self._migrate_once()
+                return self._migrate_once(snapshot)
             except sa.exc.OperationalError as error:
                 # SQLite can refuse a waiting writer outright (busy without its timeout) while
                 # another replica migrates; the next attempt finds the schema current.
@@ -190,16 +194,21 @@ class Database:
                     raise
                 time.sleep(0.2 * (attempt + 1))
 
-    def _migrate_once(self) -> None:
-        config = alembic_config()
+    def _migrate_once(self, snapshot: bool) -> None:
         with self.write_transaction() as conn:
             if self.dialect == "postgresql":
                 conn.execute(
                     sa.text("SELECT pg_advisory_xact_lock(hashtext(:k || current_schema()))"),
                     {"k": "countersign:migrate:"},
                 )
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            stored = schema.stored_revisions(conn)
+            head = schema.shipped_head()
+            if head is not None and stored == [head]:
+                return
+            new_sqlite = not stored and self.dialect == "sqlite" and schema.sqlite_is_empty(conn)
+            if snapshot and new_sqlite and schema.create_sqlite_head(conn):
+                return
+            schema.alembic_upgrade(conn)
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at, or None before the first migration."""
@@ -273,14 +282,6 @@ def insert_or_ignore(
     key = next(iter(table.primary_key.columns))
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(key)
     return conn.execute(statement).first() is not None
-
-
-def alembic_config() -> Config:
-    """An Alembic configuration pointing at the packaged migrations (no alembic.ini needed)."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("path_separator", "os")
-    return config
 
 
 def _sqlite_engine(url: URL, pool_size: int, max_overflow: int) -> Engine:

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from github_app.api.routes import add_api_routes
+from github_app.api.mount import add_api_routes
 from github_app.app_keys import SERVICES
 from github_app.config import Settings
 from github_app.ledger import load_or_create_signing_key

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from github_app.api.routes import add_api_routes
+from github_app.api.mount import add_api_routes
 from github_app.app_keys import SERVICES
 from github_app.console import add_console_routes
 from tests.api.conftest import now, seeded, services, tokens  # noqa: F401
