@@ -192,9 +192,7 @@ class Incident:
         self.policy_sha = effective.sha if effective else None
         self.policy_error = policy_error
         self.attribution = attribution
-        self.violation = is_violation(
-            attribution.overall, policy, truncated=push.commits_truncated
-        )
+        self.violation = is_violation(attribution.overall, policy, truncated=push.commits_truncated)
         self.errors: dict[str, str] = {}
 
     async def respond(self) -> None:
