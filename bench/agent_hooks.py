@@ -352,7 +352,13 @@ def serve_role(role: str, workdir: str | None, github_url: str | None) -> None:
         app, ready = countersign_app(workdir, github_url)
     else:
         app, ready = (fake_github() if role == "github" else baseline_app()), lambda _app: {}
-    asyncio.run(serve_forever(app, ready))
+    profile = os.environ.get("COUNTERSIGN_BENCH_PROFILE") if role == "app" else None
+    if not profile:
+        asyncio.run(serve_forever(app, ready))
+        return
+    import cProfile  # the App's event loop thread, to see where a decision's time goes
+
+    cProfile.runctx("asyncio.run(serve_forever(app, ready))", globals(), locals(), profile)
 
 
 class Server:
