@@ -473,8 +473,8 @@ def report(args: argparse.Namespace, base_pre: list, base_post: list, run: dict)
         f"decision p99 = {percentile(pre, 0.99):.2f} ms "
         f"({percentile(pre, 0.99) / percentile(base_pre, 0.99):.1f}x the baseline's "
         f"{percentile(base_pre, 0.99):.2f} ms); {calls / run['elapsed']:,.0f} hook calls/s; "
-        f"{run['entries']} agent_operation entries for {len(post) + 5 * args.sessions:,} "
-        "operations"
+        f"{run['entries']} agent_operation entries for "
+        f"{len(post) + (5 * args.sessions if post else 0):,} operations"
     )
     for label, kill in zip(("admin API", "another replica / the CLI"), run["kill"], strict=True):
         print(
