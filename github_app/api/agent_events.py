@@ -19,8 +19,10 @@ appends ``session_ended``.  Other events (UserPromptSubmit, Stop…) answer ``{}
 nothing.  Invalid JSON or a missing field → 400 with one line; nothing is recorded.
 
 The route lives on its own sub-application at ``/api/v1/agent`` (aiohttp resolves it before
-``/api/v1``) with its own middleware: the access-log rows go through a group commit, a
-PreToolUse's after the answer.  It is
+``/api/v1``) with its own middleware.  Every write of the endpoint (access-log rows, buffered
+operations, denials, session starts and ends, group flushes) goes through one group commit on a
+thread of its own; a PreToolUse's access-log row and a full group's flush follow the answer.
+It is
 described in the OpenAPI document with the auditor API's routes (:data:`AGENT_OPERATIONS`).
 """
 

@@ -14,7 +14,9 @@ so it is cached per ``(repository, default-branch head)``:
 * a repository the App is not installed on (GitHub answers 404 for its installation), an event
   without a repository, or an App without GitHub access uses the org/default policy.
 
-Concurrent callers for one repository share one refresh.
+Concurrent callers for one repository share one refresh.  A push to a repository's default
+branch calls :meth:`RepoPolicies.forget` (the ``push`` handler), so a new rule judges the next
+call; a read already in flight then is not cached.
 """
 
 from __future__ import annotations
