@@ -151,7 +151,9 @@ def _fitted(
     """Shorten the widest column, a character at a time, until the table is ``width`` wide."""
     # tabulate makes a column at least its header plus two wide, whatever its cells.
     limits = [max(len(h) + 2, *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
-    floors = [limits[i] if h in keep else max(len(h) + 2, MIN_CELL) for i, h in enumerate(headers)]
+    floors = [
+        limits[i] if h in keep else max(len(h) + 2, MIN_CELL) for i, h in enumerate(headers)
+    ]
     total = sum(limits) + 2 * (len(limits) - 1)
     while total > width:
         widest = max(range(len(limits)), key=lambda i: limits[i] - floors[i])

@@ -215,9 +215,12 @@ def session_story_lines(story: dict[str, Any]) -> list[str]:
     return lines
 
 
+
 @evidence.command("changes")
 @filter_options
-@click.option("--status", type=click.Choice(CHANGE_STATUSES), help="Only changes with this status.")
+@click.option(
+    "--status", type=click.Choice(CHANGE_STATUSES), help="Only changes with this status."
+)
 @click.option(
     "--format",
     "fmt",

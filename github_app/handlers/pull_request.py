@@ -68,6 +68,8 @@ async def on_closed(event: sansio.Event, ctx: HandlerContext) -> None:
     # The policy as it was before the merge: a PR editing the policy is not judged by itself.
     base_sha = pr_json["base"].get("sha")
     merged_at = parse_time(pr_json.get("merged_at"))
-    evaluation = await evaluate_pull_request(ctx, pr, policy_ref=base_sha, reviews_until=merged_at)
+    evaluation = await evaluate_pull_request(
+        ctx, pr, policy_ref=base_sha, reviews_until=merged_at
+    )
     entries = merge_entries(ctx.stamp, evaluation.judgement, merged_at)
     await record(ctx, *entries)

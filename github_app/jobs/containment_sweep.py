@@ -59,7 +59,9 @@ async def _contain_installation(services: AppServices, installation_id: int) -> 
 async def block_passing(ctx: HandlerContext, repos: list[Repository]) -> set[PrKey]:
     """Re-evaluate the PRs whose last published decision passes; returns those done."""
     by_id = {repo.id: repo for repo in repos}
-    records = await asyncio.to_thread(ctx.services.decisions.in_states, list(by_id), PASSING_STATES)
+    records = await asyncio.to_thread(
+        ctx.services.decisions.in_states, list(by_id), PASSING_STATES
+    )
     log.info("containment_passing_first", count=len(records))
     results = await _bounded(partial(_reevaluate_record, ctx, by_id[r.repo_id], r) for r in records)
     return {key for key in results if isinstance(key, tuple)}
