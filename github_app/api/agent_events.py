@@ -19,8 +19,10 @@ appends ``session_ended``.  Other events (UserPromptSubmit, Stop…) answer ``{}
 nothing.  Invalid JSON or a missing field → 400 with one line; nothing is recorded.
 
 The route lives on its own sub-application at ``/api/v1/agent`` (aiohttp resolves it before
-``/api/v1``) with its own middleware: the access-log rows go through a group commit, a
-PreToolUse's after the answer.  It is
+``/api/v1``) with its own middleware.  Every write of the endpoint (access-log rows, buffered
+operations, denials, session starts and ends, group flushes) goes through one group commit on a
+thread of its own; a PreToolUse's access-log row and a full group's flush follow the answer.
+It is
 described in the OpenAPI document with the auditor API's routes (:data:`AGENT_OPERATIONS`).
 """
 
@@ -30,7 +32,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,6 +48,7 @@ from github_app.api.openapi import Operation
 from github_app.drills import ControlResult
 from github_app.github.repo_policies import RepoPolicies
 from github_app.lazy_app import Loaded
+from github_app.ledger.entry import LedgerEntry, NewEntry
 from github_app.logs import get_logger
 from github_app.policy.loader import load_default_policy
 from github_app.policy.model import PathRule, Policy
@@ -177,9 +180,9 @@ def access_row(request: web.Request, token: ApiToken | None, status: int) -> dic
 async def _buffer_operation(
     request: web.Request, event: AgentEvent, launcher: records.Launcher, now: datetime
 ) -> None:
-    """Store a PostToolUse durably (with this call's access-log row, in a shared commit), then
-    flush the session's group when it is full or old enough."""
-    services = services_of(request)
+    """Store a PostToolUse durably (with this call's access-log row, in a shared commit); when
+    the session's group is full, flush it after the answer (the operations are durable already:
+    the agent need not wait for the ledger append)."""
     operation_row = {
         "session_id": event.session_id,
         "received_at": now,
@@ -203,16 +206,46 @@ async def _buffer_operation(
     counts[event.session_id] = counts.get(event.session_id, 0) + 1
     if counts[event.session_id] >= records.OPERATIONS_PER_ENTRY:
         counts.pop(event.session_id, None)
-        sessions = AgentSessions(services.db, services.ledger)
-        await asyncio.to_thread(sessions.flush, event.session_id)
+        _in_background(request, _flush(request, event.session_id), "agent_operations_flush_failed")
+
+
+async def _record(request: web.Request, *entries: NewEntry) -> list[LedgerEntry]:
+    """Append ``entries`` to the ledger in the endpoint's group commit (durable on return); the
+    checkpoint, if one is due, is signed after."""
+    services = services_of(request)
+    sessions = AgentSessions(services.db, services.ledger)
+    written = await _writer(request).run(lambda conn: sessions.record_in(conn, *entries))
+    _checkpoint_later(request)
+    return written
+
+
+async def _flush(
+    request: web.Request, session_id: str, *, then: NewEntry | None = None
+) -> list[LedgerEntry]:
+    """Move the session's buffered operations (and ``then``) to the ledger, in the endpoint's
+    group commit."""
+    services = services_of(request)
+    sessions = AgentSessions(services.db, services.ledger)
+    written = await _writer(request).run(
+        lambda conn: sessions.flush_in(conn, session_id, then=then)
+    )
+    if written:
+        _checkpoint_later(request)
+    return written
+
+
+def _checkpoint_later(request: web.Request) -> None:
+    ledger = services_of(request).ledger
+    _in_background(request, asyncio.to_thread(ledger.maybe_checkpoint), "checkpoint_failed")
 
 
 async def post_agent_event(request: web.Request) -> web.Response:
     """``POST /agent/events``: one hook event of an agent session.
 
-    The body is parsed first (pure), then one worker-thread hop authenticates the token and, for
-    a PreToolUse, reads containment, decides and records a denial — one hop, because the agent
-    is waiting.  An unauthenticated caller gets 401 whatever the body held.
+    The body is parsed first (pure), then the token is authenticated and, for a PreToolUse,
+    containment read and the call decided — from memory, without a thread hop, when the hook
+    state is fresh; a denial is appended before the answer.  Every write goes through the
+    endpoint's group commit.  An unauthenticated caller gets 401 whatever the body held.
     """
     try:
         parsed: tuple[AgentEvent, Adapter] | ApiError = await _read_event(request)
@@ -226,7 +259,7 @@ async def post_agent_event(request: web.Request) -> web.Response:
     verdict: Verdict | None = None
     if _is_agent(token) and isinstance(parsed, tuple) and parsed[0].kind == "pre_tool":
         assert token is not None
-        verdict = await _decide_tool_call(services, parsed[0], _launcher(token), now)
+        verdict = await _decide_tool_call(request, parsed[0], _launcher(token), now)
     request[CALLER] = token
     if token is None:
         detail = "invalid or revoked token" if presented else "a bearer token is required"
@@ -241,10 +274,13 @@ async def post_agent_event(request: web.Request) -> web.Response:
         request[DEFER_LOG] = True  # the agent is waiting: answer before the access row's fsync
     elif event.kind == "post_tool":
         await _buffer_operation(request, event, _launcher(token), now)
-    else:
-        verdict = await asyncio.to_thread(handle_event, services, event, _launcher(token), now)
-        if event.kind == "session_end":
-            request.app[WRITERS].get("counts", {}).pop(event.session_id, None)
+    elif event.kind == "session_start":
+        await _record(request, records.session_started(event, _launcher(token), now))
+    elif event.kind == "session_end":
+        await _flush(
+            request, event.session_id, then=records.session_ended(event, _launcher(token), now)
+        )
+        request.app[WRITERS].get("counts", {}).pop(event.session_id, None)
     return web.json_response(adapter.answer(event, verdict))
 
 
@@ -283,11 +319,12 @@ def _hook_containment(state: HookState, event: AgentEvent, revoked: bool) -> Con
 
 
 async def _decide_tool_call(
-    services: Any, event: AgentEvent, launcher: records.Launcher, now: datetime
+    request: web.Request, event: AgentEvent, launcher: records.Launcher, now: datetime
 ) -> Verdict:
     """A PreToolUse: containment from memory (or the store when not validated recently), the
     repository's policy from its cache (or GitHub), the pure decision; a denial is appended to
     the ledger before the answer.  An allow touches neither a thread nor the store."""
+    services = services_of(request)
     state = hook_state_of(services)
     revoked = state.cached_revoked(event.session_id)
     if revoked is None:
@@ -299,10 +336,7 @@ async def _decide_tool_call(
     policy = policies.cached(event.repo) or await policies.policy_for(event.repo)
     verdict = decide(event, facts, policy.policy, policy.error)
     if not verdict.allow:
-        sessions = AgentSessions(services.db, services.ledger)
-        await asyncio.to_thread(
-            sessions.record, records.operation_denied(event, verdict, launcher, now)
-        )
+        await _record(request, records.operation_denied(event, verdict, launcher, now))
     return verdict
 
 
@@ -372,15 +406,35 @@ AGENT_OPERATIONS = (
 CALLER = web.RequestKey("countersign_agent_caller", object)
 LOGGED = web.RequestKey("countersign_access_logged", bool)
 DEFER_LOG = web.RequestKey("countersign_access_log_deferred", bool)
-_deferred: set[asyncio.Task[None]] = set()
+# Every write of this endpoint — access-log rows, buffered operations, denials, session starts
+# and ends, flushes — goes through one group commit on this one thread.  SQLite has a single
+# writer: separate writers would only queue for its lock (sleeping in the busy handler), and the
+# default executor's threads can be busy with other work when a denial must be written.
+_AGENT_WRITES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="countersign-agent-writes")
 
 
 def _writer(request: web.Request) -> GroupCommit:
     """The sub-application's group-commit writer (one per process, made on first use)."""
     holder = request.app[WRITERS]
     if "writer" not in holder:
-        holder["writer"] = GroupCommit(services_of(request).db)
+        db = services_of(request).db
+        holder["writer"] = GroupCommit(db, immediate=True, executor=_AGENT_WRITES)
     return holder["writer"]
+
+
+def _in_background(request: web.Request, work: Coroutine[Any, Any, Any], failure: str) -> None:
+    """Run ``work`` after the answer (kept until done; a failure is logged as ``failure``)."""
+    tasks: set[asyncio.Task[None]] = request.app[WRITERS].setdefault("tasks", set())
+    task = asyncio.create_task(_logged(work, failure, request.path))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def _logged(work: Coroutine[Any, Any, Any], failure: str, path: str) -> None:
+    try:
+        await work
+    except Exception:
+        log.exception(failure, path=path)
 
 
 @web.middleware
@@ -400,9 +454,7 @@ async def agent_middleware(request: web.Request, handler: Any) -> web.StreamResp
     token = request.get(CALLER)
     rows = [(tables.access_log, access_row(request, token, response.status))]  # type: ignore[arg-type]
     if request.get(DEFER_LOG):
-        task = asyncio.create_task(_write_deferred(_writer(request), rows, request.path))
-        _deferred.add(task)
-        task.add_done_callback(_deferred.discard)
+        _in_background(request, _writer(request).write(rows), "access_log_write_failed")
         return response
     try:
         await _writer(request).write(rows)
@@ -410,13 +462,6 @@ async def agent_middleware(request: web.Request, handler: Any) -> web.StreamResp
         log.exception("access_log_write_failed", path=request.path)
         return json_error(503, "the access log is unavailable; request refused")
     return response
-
-
-async def _write_deferred(writer: GroupCommit, rows: Any, path: str) -> None:
-    try:
-        await writer.write(rows)
-    except Exception:
-        log.exception("access_log_write_failed", path=path)
 
 
 async def _run(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -438,7 +483,8 @@ async def _run(request: web.Request, handler: Any) -> web.StreamResponse:
 def loaded() -> Loaded:
     """The handler and middleware of ``/api/v1/agent``, for its lazy mount
     (:func:`github_app.api.mount.add_api_routes`, which also holds the sub-application's
-    :data:`~github_app.api.mount.WRITERS` and stops the poller)."""
+    :data:`~github_app.api.mount.WRITERS`, waits for its background writes at shutdown and
+    stops the poller)."""
     return Loaded(handlers={("POST", "/events"): post_agent_event}, middlewares=(agent_middleware,))
 
 

@@ -14,7 +14,9 @@ so it is cached per ``(repository, default-branch head)``:
 * a repository the App is not installed on (GitHub answers 404 for its installation), an event
   without a repository, or an App without GitHub access uses the org/default policy.
 
-Concurrent callers for one repository share one refresh.
+Concurrent callers for one repository share one refresh.  A push to a repository's default
+branch calls :meth:`RepoPolicies.forget` (the ``push`` handler), so a new rule judges the next
+call; a read already in flight then is not cached.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class RepoPolicies:
         self._clock = clock
         self._answers: dict[str, RepoPolicy] = {}
         self._refreshing: dict[str, asyncio.Task[RepoPolicy]] = {}
+        # forget() calls so far: a read begun before one is not stored (whichever repository
+        # was forgotten — rare enough that re-reading another one costs nothing).
+        self._forgotten = 0
 
     def cached(self, repo: str | None) -> RepoPolicy | None:
         """The answer for ``repo`` if one is fresh (no waiting, no I/O); may start a refresh."""
@@ -98,8 +103,17 @@ class RepoPolicies:
         return await asyncio.shield(self._start_refresh(repo))
 
     def forget(self, repo: str) -> None:
-        """Drop the cached answer (the repository's default branch moved)."""
-        self._answers.pop(repo.lower(), None)
+        """Drop the cached answer (the repository's default branch moved).  A read already in
+        flight may predate the move: it is not stored, and the next caller starts a new one."""
+        key = repo.lower()
+        self._answers.pop(key, None)
+        self._refreshing.pop(key, None)
+        self._forgotten += 1
+
+    def forget_all(self) -> None:
+        """Drop every cached answer (the org policy changed)."""
+        for key in {*self._answers, *self._refreshing}:
+            self.forget(key)
 
     def _start_refresh(self, repo: str) -> asyncio.Task[RepoPolicy]:
         key = repo.lower()
@@ -107,14 +121,22 @@ class RepoPolicies:
         if task is None or task.done():
             task = asyncio.create_task(self._refresh(repo))
             self._refreshing[key] = task
-            task.add_done_callback(lambda _done: self._refreshing.pop(key, None))
+            task.add_done_callback(lambda done: self._done_refreshing(key, done))
         return task
 
+    def _done_refreshing(self, key: str, task: asyncio.Task[RepoPolicy]) -> None:
+        if self._refreshing.get(key) is task:
+            self._refreshing.pop(key)
+
     async def _refresh(self, repo: str) -> RepoPolicy:
+        key = repo.lower()
+        forgotten = self._forgotten
         answer = await self._read(repo)
+        if self._forgotten != forgotten:
+            return answer  # read (maybe) before the move: its callers get it, nobody else
         if len(self._answers) >= MAX_REPOS:
             self._answers.clear()  # a bound, not a policy: everything is re-read on demand
-        self._answers[repo.lower()] = answer
+        self._answers[key] = answer
         if answer.error:
             log.warning("agent_policy_unreadable", repo=repo, error=answer.error)
         return answer

@@ -32,7 +32,7 @@ from github_app.core.models import Commit
 from github_app.github.facts import load_policy
 from github_app.ledger.entry import NewEntry
 from github_app.logs import get_logger
-from github_app.policy.loader import EffectivePolicy
+from github_app.policy.loader import ORG_POLICY_REPO, EffectivePolicy
 from github_app.policy.model import Policy
 from github_app.pushes.classify import (
     ZERO_SHA,
@@ -70,10 +70,30 @@ async def on_push(event: sansio.Event, ctx: HandlerContext) -> None:
     push = push_from_payload(event.data)
     if push.branch is None:
         return
+    forget_repo_policy(ctx, push)
     await remember_pushers(ctx, push)
     await check_direct_push(ctx, push)
     if changes_policy(push):
         await resync_rulesets(ctx, push)
+
+
+def forget_repo_policy(ctx: HandlerContext, push: Push) -> None:
+    """Drop the agent hooks' cached policy of a repository whose default branch moved.
+
+    On *every* default-branch push, not only one whose payload lists ``countersign.yml``: the
+    cached answer was read at the old head, and a payload's file lists can be incomplete (a
+    push lists at most 2048 commits, a merge commit lists no files), so a test of the paths
+    could miss a policy change — while a needless re-read costs a few conditional GETs.  A
+    push to the org's ``.github`` repository changes every repository's effective policy, so
+    it drops them all.  Without this a new rule would wait up to ``FRESH_SECONDS``.
+    """
+    policies = getattr(ctx.services, "repo_policies", None)
+    if policies is None or push.branch != push.default_branch:
+        return
+    if push.repo.rsplit("/", 1)[-1].lower() == ORG_POLICY_REPO:
+        policies.forget_all()
+    else:
+        policies.forget(push.repo)
 
 
 async def remember_pushers(ctx: HandlerContext, push: Push) -> None:

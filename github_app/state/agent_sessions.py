@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from github_app.ledger.entry import LedgerEntry, NewEntry
 from github_app.sessions.attestation import AttestedSession
@@ -79,20 +80,32 @@ class AgentSessions:
 
     def flush(self, session_id: str, *, then: NewEntry | None = None) -> list[LedgerEntry]:
         """Write the session's buffered operations (and ``then``, e.g. its end) to the ledger."""
-        query = sa.select(buffer).where(buffer.c.session_id == session_id).order_by(buffer.c.id)
-        if self._db.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
         with self._db.write_transaction() as conn:
-            rows = [_buffered(row) for row in conn.execute(query).mappings()]
-            entries = [operations_entry(group) for group in group_operations(rows)]
-            if then is not None:
-                entries.append(then)
-            written = self._ledger.append_many(entries, conn=conn)
-            if rows:
-                conn.execute(buffer.delete().where(buffer.c.id.in_([row.id for row in rows])))
+            written = self.flush_in(conn, session_id, then=then)
         if written:
             self._ledger.maybe_checkpoint()
         return written
+
+    def flush_in(
+        self, conn: Connection, session_id: str, *, then: NewEntry | None = None
+    ) -> list[LedgerEntry]:
+        """:meth:`flush` inside ``conn`` (a write transaction, e.g. a group commit's), without
+        the checkpoint: the caller signs one once the transaction has committed."""
+        query = sa.select(buffer).where(buffer.c.session_id == session_id).order_by(buffer.c.id)
+        if self._db.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = [_buffered(row) for row in conn.execute(query).mappings()]
+        entries = [operations_entry(group) for group in group_operations(rows)]
+        if then is not None:
+            entries.append(then)
+        written = self._ledger.append_many(entries, conn=conn)
+        if rows:
+            conn.execute(buffer.delete().where(buffer.c.id.in_([row.id for row in rows])))
+        return written
+
+    def record_in(self, conn: Connection, *entries: NewEntry) -> list[LedgerEntry]:
+        """:meth:`record` inside ``conn`` (a write transaction), without the checkpoint."""
+        return self._ledger.append_many(entries, conn=conn)
 
     def sessions_waiting(self, older_than: datetime | None = None) -> list[str]:
         """Sessions with buffered operations (received before ``older_than``, when given)."""

@@ -98,6 +98,12 @@ class Containment:
         }
         return insert_or_ignore(self._db, conn, tables.revoked_sessions, values)
 
+    def revoked_session_ids(self) -> frozenset[str]:
+        """Every revoked session (revocations are people's actions: the set stays small)."""
+        table = tables.revoked_sessions
+        with self._db.engine.connect() as conn:
+            return frozenset(conn.execute(sa.select(table.c.session_id)).scalars())
+
     def is_revoked(self, session_id: str | None) -> bool:
         """Whether this session was revoked."""
         if not session_id:

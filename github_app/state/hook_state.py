@@ -7,7 +7,10 @@ the *fingerprint* of the containment and token tables (freezes started, freezes 
 sessions revoked, tokens revoked — every one only ever grows, so any change moves it).
 
 * The fingerprint is checked every :data:`POLL_SECONDS` by the shell's poller; when it moved,
-  every cached token and revocation is dropped and the freezes are read again.
+  every cached token is dropped and the freezes and the set of revoked sessions are read again
+  (read *after* the fingerprint, so a change in between moves the next one).  Holding the whole
+  set — revocations are people's actions, so it stays small — means a session's first tool
+  call needs no store read either.
 * The memory is trusted only while the last check is younger than :data:`MAX_AGE_SECONDS`; an
   older one (the poller stalled, the database is slow) sends the decision down the slow path,
   which checks first — so a change made by another replica or the CLI is seen within
@@ -34,7 +37,7 @@ from github_app.tokens import ApiToken, TokenStore, hash_token
 
 POLL_SECONDS = 0.25
 MAX_AGE_SECONDS = 0.75
-MAX_ENTRIES = 100_000  # cached tokens or sessions before the cache starts over
+MAX_ENTRIES = 100_000  # cached tokens before the cache starts over
 
 Fingerprint = tuple[int, ...]
 
@@ -72,7 +75,7 @@ class HookState:
         self._checked_at = float("-inf")
         self._generation = 0  # moved by invalidate(): a check begun before it does not count
         self._tokens: dict[str, ApiToken] = {}
-        self._revoked: dict[str, bool] = {}
+        self._revoked: frozenset[str] | None = None  # every revoked session, once checked
         self._freezes: list[Freeze] = []
 
     # --- the fast path: memory only --------------------------------------------------------
@@ -87,11 +90,10 @@ class HookState:
 
     def cached_revoked(self, session_id: str | None) -> bool | None:
         """Whether the session is revoked, if known from memory (None: ask :meth:`revoked`)."""
-        if not self.fresh():
+        revoked = self._revoked
+        if revoked is None or not self.fresh():
             return None
-        if not session_id:
-            return False
-        return self._revoked.get(session_id)
+        return bool(session_id) and session_id in revoked
 
     def freeze_for(self, repo: str) -> Freeze | None:
         """The freeze in force for ``repo`` ("" = none: only an org-wide one applies)."""
@@ -111,8 +113,8 @@ class HookState:
                 return  # invalidated meanwhile: what was read may predate the change
             if current != self._fingerprint:
                 self._tokens.clear()
-                self._revoked.clear()
                 self._freezes = self._containment.active_freezes()
+                self._revoked = self._containment.revoked_session_ids()
                 self._fingerprint = current
             self._checked_at = started
 
@@ -137,11 +139,10 @@ class HookState:
         self.ensure_fresh()
         if not session_id:
             return False
-        known = self._revoked.get(session_id)
-        if known is None:
-            known = self._containment.is_revoked(session_id)
-            self._remember(self._revoked, session_id, known)
-        return known
+        revoked = self._revoked
+        if revoked is None:  # invalidated while checking: ask the store itself
+            return self._containment.is_revoked(session_id)
+        return session_id in revoked
 
     def invalidate(self) -> None:
         """This process changed containment or tokens: the next decision reads the store."""
@@ -150,7 +151,7 @@ class HookState:
             self._fingerprint = None
             self._checked_at = float("-inf")
             self._tokens.clear()
-            self._revoked.clear()
+            self._revoked = None
 
     def _remember(self, cache: dict, key: str, value: object) -> None:
         with self._lock:

@@ -13,13 +13,22 @@ connection (:meth:`GroupCommit.run`), or one item for a function that handles ma
 that follow each other in a group share one call, so a group of rows costs one multi-row
 statement (one round trip, one pass through SQLAlchemy) instead of one per row: per-row
 statements were most of a group's time (about 0.2 ms of Python each for a 24 KiB delivery on
-SQLite, a round trip each on PostgreSQL).
+SQLite, a round trip each on PostgreSQL).  Rows handed over by consecutive
+:meth:`~GroupCommit.write` callers are inserted the same way, one ``executemany`` per table and
+column set (building and compiling an INSERT per row costs more than executing it, and that work
+holds the GIL the event loop needs).
+
+``immediate=True`` runs each group in :meth:`Database.write_transaction` (SQLite's write lock
+taken up front), which work that reads before it writes — a ledger append — needs.
+``executor`` gives the groups a thread of their own, so they never queue behind other work in
+the default executor.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from functools import lru_cache, partial
 from itertools import groupby
 from typing import Any, TypeVar
@@ -46,14 +55,25 @@ CHECKPOINT_EVERY = 8  # groups committed between two background WAL checkpoints 
 class GroupCommit:
     """Run concurrent callers' writes in shared transactions (one event loop)."""
 
-    def __init__(self, db: Database, *, writers: int = 1, checkpoint_later: bool = False) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        writers: int = 1,
+        checkpoint_later: bool = False,
+        immediate: bool = False,
+        executor: Executor | None = None,
+    ) -> None:
         """``writers`` > 1 lets that many groups commit at once (callers' order is then lost:
         only for writes whose order does not matter, on a server that commits in parallel).
 
         ``checkpoint_later``: on SQLite, commits skip the WAL checkpoint and one runs in the
         background every ``CHECKPOINT_EVERY`` groups instead, so no caller waits for one (see
-        :meth:`Database.transaction_checkpointed_later`)."""
+        :meth:`Database.transaction_checkpointed_later`); ``immediate`` and ``executor``: see
+        the module docstring (``immediate`` wins over ``checkpoint_later``)."""
         self._db = db
+        self._immediate = immediate
+        self._executor = executor
         self._checkpoint_later = checkpoint_later and db.dialect == "sqlite"
         self._checkpointer: asyncio.Task[None] | None = None
         self._since_checkpoint = 0
@@ -65,7 +85,7 @@ class GroupCommit:
 
     async def write(self, rows: Rows) -> None:
         """Insert ``rows`` (table, values) durably, in order, together with other callers'."""
-        await self.run(partial(_insert_rows, rows))
+        await self.run_batched(_insert_row_sets, rows)
 
     async def insert_new(
         self, table: sa.Table, values: dict[str, Any], *, unique_on: Sequence[str]
@@ -111,7 +131,7 @@ class GroupCommit:
             size = _next_group(len(self._waiting))
             group, self._waiting = self._waiting[:size], self._waiting[size:]
             try:
-                results = await asyncio.to_thread(self._commit, group)
+                results = await self._in_thread(group)
             except Exception as error:
                 await self._one_by_one(group, error)
                 continue
@@ -147,7 +167,7 @@ class GroupCommit:
         for entry in group:
             future = entry[2]
             try:
-                (result,) = await asyncio.to_thread(self._commit, [entry])
+                (result,) = await self._in_thread([entry])
             except Exception as single:
                 if not future.done():
                     future.set_exception(single)
@@ -155,10 +175,20 @@ class GroupCommit:
                 if not future.done():
                     future.set_result(result)
 
+    async def _in_thread(self, group: list[tuple[ManyWork, Any, Any]]) -> list[Any]:
+        if self._executor is None:
+            return await asyncio.to_thread(self._commit, group)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._commit, group)
+
     def _commit(self, group: list[tuple[ManyWork, Any, Any]]) -> list[Any]:
         results: list[Any] = []
         db = self._db
-        begin = db.transaction_checkpointed_later if self._checkpoint_later else db.transaction
+        if self._immediate:
+            begin = db.write_transaction
+        elif self._checkpoint_later:
+            begin = db.transaction_checkpointed_later
+        else:
+            begin = db.transaction
         with begin() as conn:
             for work_many, run in groupby(group, key=lambda entry: entry[0]):
                 items = [item for _, item, _ in run]
@@ -187,9 +217,16 @@ def _each(conn: Connection, works: list[Work]) -> list[Any]:
     return [work(conn) for work in works]
 
 
-def _insert_rows(rows: Rows, conn: Connection) -> None:
-    for table, values in rows:
-        conn.execute(table.insert().values(**values))
+def _insert_row_sets(conn: Connection, row_sets: list[Rows]) -> list[None]:
+    """Every caller's rows, one ``executemany`` per table and column set (in first-seen order:
+    the rows of one transaction need no order among themselves)."""
+    by_shape: dict[tuple[sa.Table, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for rows in row_sets:
+        for table, values in rows:
+            by_shape.setdefault((table, tuple(values)), []).append(values)
+    for (table, _columns), values in by_shape.items():
+        conn.execute(table.insert(), values)
+    return [None] * len(row_sets)
 
 
 def insert_unless_present(

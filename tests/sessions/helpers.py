@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from github_app.api.mount import settle
 from tests.support.app_harness import AppHarness
 
 LAUNCHER = "alice-dev"
@@ -42,6 +43,11 @@ class AgentApp:
             EVENTS + query, json=event, headers=self.agent if headers is None else headers
         )
         return response.status, await response.json()
+
+    async def settle(self) -> None:
+        """Wait for the writes the endpoint makes after its answers (deferred access-log rows,
+        flushes of full groups)."""
+        await settle(self.client.app)
 
     def kinds(self) -> list[str]:
         """Kinds of every ledger entry, in order."""

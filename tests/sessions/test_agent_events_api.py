@@ -83,6 +83,13 @@ async def test_a_busy_agent_writes_one_entry_per_group_and_loses_nothing(agent_a
         event = tool_event("PostToolUse", "Read", {"file_path": f"/home/alice/shop/f{index}.py"})
         status, _ = await agent_app.post(event)
         assert status == 200
+    # Each operation was durable before its 200; a full group is moved to the ledger after the
+    # answer of its fiftieth operation.
+    # Whenever one looks, every operation is in the ledger or in the buffer, never both.
+    waiting = AgentSessions(agent_app.harness.services.db, agent_app.ledger).pending("sess-1")[0]
+    written = sum(entry.data["count"] for entry in agent_app.entries("agent_operation"))
+    assert written + waiting == total
+    await agent_app.settle()
     assert len(agent_app.entries("agent_operation")) == 2
     await agent_app.post(claude_event("SessionEnd", reason="other"))
     groups = agent_app.entries("agent_operation")
@@ -284,18 +291,16 @@ async def test_the_generic_shape_serves_agents_without_a_hook_format(agent_app):
 
 
 async def test_every_agent_call_is_in_the_access_log_refused_ones_included(agent_app):
-    import asyncio
 
     import sqlalchemy as sa
 
-    from github_app.api import agent_events
     from github_app.store.tables import access_log
 
     await agent_app.post(READ_ENV)
     await agent_app.post(tool_event("PostToolUse", "Read", {"file_path": "/a"}))
     await agent_app.post(claude_event("SessionStart"), headers={})
     await agent_app.post(claude_event("SessionStart"), headers=agent_app.auditor)
-    await asyncio.gather(*agent_events._deferred)  # the PreToolUse row follows its answer
+    await agent_app.settle()  # the PreToolUse row follows its answer
     with agent_app.harness.services.db.connect() as conn:
         rows = conn.execute(
             sa.select(access_log.c.token_name, access_log.c.status, access_log.c.path).where(

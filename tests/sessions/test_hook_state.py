@@ -54,6 +54,46 @@ async def test_an_allowed_tool_call_reads_nothing_from_the_store(agent_app, monk
     assert selects == []
 
 
+def _count_selects(engine, selects: list[str]):
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    return count
+
+
+async def test_a_new_sessions_first_call_reads_nothing_and_a_revoked_one_is_denied(
+    agent_app, monkeypatch
+):
+    """The memory holds every revoked session, not just the ones seen: a session's first tool
+    call is decided without a store read, and one revoked before its first call is denied."""
+
+    async def no_poller(_state) -> None:
+        return None
+
+    monkeypatch.setattr(agent_events, "_poll", no_poller)
+    _frozen_clock(agent_app, monkeypatch)
+    with _other_replica(agent_app) as other:
+        assert Containment(other).revoke_session("sess-gone", "left the company", "cli")
+    assert _decision((await agent_app.post(READ))[1]) == "allow"  # fills the memory
+    selects: list[str] = []
+    engine = agent_app.harness.services.db.engine
+    count = _count_selects(engine, selects)
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        for session in ("sess-2", "sess-3"):
+            first = tool_event("PreToolUse", "Read", {"file_path": "/home/alice/a"}, session)
+            assert _decision((await agent_app.post(first))[1]) == "allow"
+        gone = tool_event("PreToolUse", "Read", {"file_path": "/home/alice/a"}, "sess-gone")
+        status, body = await agent_app.post(gone)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert status == 200 and _decision(body) == "deny"
+    assert "revoked" in body["hookSpecificOutput"]["permissionDecisionReason"]
+    reads = [s for s in selects if "ledger" not in s]  # the denial's append reads the head
+    assert reads == []
+
+
 async def test_a_revocation_by_another_replica_denies_within_the_bound(agent_app, monkeypatch):
     clock = _frozen_clock(agent_app, monkeypatch)
     assert _decision((await agent_app.post(READ))[1]) == "allow"

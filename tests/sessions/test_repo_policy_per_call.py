@@ -3,9 +3,11 @@ installation and cached per (repository, default-branch head); an unreadable one
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 from github_app.github import repo_policies
+from github_app.policy.model import Policy
 from tests.sessions.helpers import tool_event
 from tests.support.fake_github import FakeGitHub, example
 
@@ -126,3 +128,29 @@ async def test_github_refusing_the_lookup_denies(agent_app):
     status, body = await agent_app.post(read("src/app.py"), query=f"?repo={REPO}")
     assert status == 200 and _decision(body) == "deny"
     assert "installation lookup" in body["hookSpecificOutput"]["permissionDecisionReason"]
+
+
+async def test_a_read_in_flight_when_the_repository_is_forgotten_is_not_cached():
+    """A push dropped the cached policy while a read begun before it was still running: that
+    read's answer (maybe of the old head) goes to its own callers only; the next call reads
+    again."""
+    started, release = asyncio.Event(), asyncio.Event()
+    reads: list[str] = []
+
+    async def read(repo: str) -> repo_policies.RepoPolicy:
+        reads.append(repo)
+        started.set()
+        await release.wait()
+        return repo_policies.RepoPolicy(repo, Policy(), "repository", read_at=0.0)
+
+    policies = repo_policies.RepoPolicies(object(), Policy, clock=lambda: 1.0)  # type: ignore[arg-type]
+    policies._read = read  # type: ignore[method-assign]
+    first = asyncio.create_task(policies.policy_for(REPO))
+    await started.wait()
+    policies.forget(REPO)  # the push is processed while the read is in flight
+    release.set()
+    assert (await first).source == "repository", "its caller still gets an answer"
+    assert policies.cached(REPO) is None, "but it is not cached"
+    await policies.policy_for(REPO)
+    assert reads == [REPO, REPO]
+    assert policies.cached(REPO) is not None, "a read begun after the push is cached"
