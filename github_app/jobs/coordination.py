@@ -51,17 +51,27 @@ async def run_shared(
 
 
 def shared_job(
-    services: AppServices, name: str, interval_seconds: float, run: Callable[[], Awaitable[Any]]
+    services: AppServices,
+    name: str,
+    interval_seconds: float,
+    run: Callable[[], Awaitable[Any]],
+    *,
+    skip_recent: bool = True,
 ) -> Callable[[], Awaitable[Any]]:
     """``run`` as a periodic job shared by the replicas: the start-up run is skipped if the job
     finished within :data:`STARTUP_GAP`, later runs if it finished within 90 % of the interval
-    (a little slack, so replicas' turns drifting apart do not skip a whole period)."""
+    (a little slack, so replicas' turns drifting apart do not skip a whole period).
+    ``skip_recent=False`` only keeps two replicas from running it at once: for a job that finds
+    its own work in the store, so that a run just after another's costs GitHub nothing."""
     interval = timedelta(seconds=interval_seconds)
     first = True
 
     async def once() -> Any:
         nonlocal first
-        gap = min(interval, STARTUP_GAP) if first else interval * 0.9
+        if not skip_recent:
+            gap = timedelta(0)
+        else:
+            gap = min(interval, STARTUP_GAP) if first else interval * 0.9
         first = False
         return await run_shared(services, name, gap, run)
 

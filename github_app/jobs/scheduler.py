@@ -101,7 +101,7 @@ def default_jobs(services: SchedulerServices) -> list[PeriodicJob]:
         PeriodicJob(
             "witness",
             checkpoint_seconds,
-            shared_job(services, "witness", checkpoint_seconds, witness),
+            shared_job(services, "witness", checkpoint_seconds, witness, skip_recent=False),
         ),
     ]
 
