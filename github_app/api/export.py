@@ -30,12 +30,12 @@ def head_seq(ledger: Ledger) -> int:
     return 0 if head is None else head.seq
 
 
-def covering_checkpoint(ledger: Ledger) -> BaseModel | None:
+def covering_checkpoint(ledger: Ledger, head: int) -> BaseModel | None:
     """The latest signed checkpoint, after signing one at the head when the latest leaves
-    entries uncovered and this ledger can sign.  A ledger that does not add up is never signed
-    over: its export carries the older checkpoint, and verification names the problem."""
+    entries up to ``head`` uncovered and this ledger can sign.  A ledger that does not add up
+    is never signed over: its export carries the older checkpoint, and verification names the
+    problem."""
     latest = ledger.latest_checkpoint()
-    head = head_seq(ledger)
     if not head or ledger.signer is None or (latest is not None and latest.size >= head):
         return latest
     try:
@@ -55,8 +55,8 @@ class ExportCursor:
         self._ledger = ledger
         self.format = fmt
         self._batch = batch_size
-        self.checkpoint: BaseModel | None = covering_checkpoint(ledger)
         self.head = head_seq(ledger)
+        self.checkpoint: BaseModel | None = covering_checkpoint(ledger, self.head)
         self.exported = 0
         self._started = False
         self._done = False

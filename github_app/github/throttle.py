@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 Sleep = Callable[[float], Awaitable[None]]
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -130,10 +130,6 @@ class Throttles:
         if scope not in self._by_scope:
             policy = self._policy
             if not scope.startswith("installation:"):
-                policy = ThrottlePolicy(
-                    max_concurrent=policy.max_concurrent,
-                    write_interval=0.0,
-                    incident_write_interval=0.0,
-                )
+                policy = replace(policy, write_interval=0.0, incident_write_interval=0.0)
             self._by_scope[scope] = Throttle(policy, sleep=self._sleep)
         return self._by_scope[scope]

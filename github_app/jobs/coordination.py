@@ -40,7 +40,9 @@ async def run_shared(
         if not taken:
             log.info("job_skipped", job=name, reason="another replica is running it")
             return None
-        last = await asyncio.to_thread(cursors.read, services.db, finished_cursor(name))
+        last = None
+        if gap > timedelta(0):
+            last = await asyncio.to_thread(cursors.read, services.db, finished_cursor(name))
         if last is not None and _age(last) < gap:
             log.info("job_skipped", job=name, reason="another replica ran it", finished_at=last)
             return None

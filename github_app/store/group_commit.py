@@ -229,13 +229,6 @@ def _insert_row_sets(conn: Connection, row_sets: list[Rows]) -> list[None]:
     return [None] * len(row_sets)
 
 
-def insert_unless_present(
-    table: sa.Table, values: dict[str, Any], unique_on: Sequence[str], conn: Connection
-) -> bool:
-    """``INSERT … ON CONFLICT (unique_on) DO NOTHING``; True when the row was inserted."""
-    return insert_new_rows(table, tuple(unique_on), conn, [values])[0]
-
-
 def insert_new_rows(
     table: sa.Table, unique_on: tuple[str, ...], conn: Connection, rows: list[dict[str, Any]]
 ) -> list[bool]:

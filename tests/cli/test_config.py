@@ -70,3 +70,11 @@ def test_serve_refuses_to_start_with_one_line(monkeypatch):
     assert result.output.strip().splitlines() == [
         "Error: configuration error: GITHUB_WEBHOOK_SECRET is required when GITHUB_APP_ID is set"
     ]
+
+
+def test_a_negative_incident_write_interval_names_the_variable(monkeypatch):
+    monkeypatch.setenv("COUNTERSIGN_GITHUB_INCIDENT_WRITE_INTERVAL", "-0.1")
+    with pytest.raises(ConfigError, match=r"^COUNTERSIGN_GITHUB_INCIDENT_WRITE_INTERVAL:"):
+        load_settings()
+    monkeypatch.setenv("COUNTERSIGN_GITHUB_INCIDENT_WRITE_INTERVAL", "1")
+    assert load_settings().countersign_github_incident_write_interval == 1.0
